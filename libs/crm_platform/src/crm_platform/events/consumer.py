@@ -1,0 +1,287 @@
+"""The consumer: one quorum queue per service, idempotent handlers, retries, parking.
+
+A handler runs inside a transaction that also records the event id in the inbox; the message
+is acked only after that commits, so a crash redelivers and the inbox turns the redelivery
+into a no-op. A failing handler is retried through TTL queues with growing delays and parked
+with its error after ``max_attempts``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from datetime import UTC, datetime
+
+import aio_pika
+from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractIncomingMessage
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from crm_platform.events.broker import (
+    CONNECT_TIMEOUT_SECONDS,
+    QueueNames,
+    build_message,
+    declare_exchange,
+)
+from crm_platform.events.envelope import CloudEvent
+from crm_platform.events.inbox import record_in_inbox
+from crm_platform.logging import correlation_id_var
+from crm_platform.metrics import (
+    BROKER_CONNECTED,
+    EVENT_HANDLING,
+    EVENT_LAG,
+    EVENTS_CONSUMED,
+    EVENTS_PARKED,
+)
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[AsyncSession, CloudEvent], Awaitable[None]]
+
+ATTEMPT_HEADER = "x-crm-attempt"
+ERROR_HEADER = "x-crm-error"
+PARKED_AT_HEADER = "x-crm-parked-at"
+MAX_ERROR_CHARS = 2000
+
+
+def declare_args_for_retry(main_queue: str, delay_ms: int) -> dict[str, object]:
+    return {
+        "x-message-ttl": delay_ms,
+        "x-dead-letter-exchange": "",
+        "x-dead-letter-routing-key": main_queue,
+    }
+
+
+async def declare_service_queues(
+    channel: AbstractChannel,
+    *,
+    names: QueueNames,
+    exchange_name: str,
+    routing_keys: Iterable[str],
+    retry_delays_ms: Iterable[int],
+) -> aio_pika.abc.AbstractQueue:
+    """Declare (idempotently) the main quorum queue, its bindings, retry tiers and parking."""
+    exchange = await declare_exchange(channel, exchange_name)
+    queue = await channel.declare_queue(
+        names.main, durable=True, arguments={"x-queue-type": "quorum"}
+    )
+    for routing_key in routing_keys:
+        await queue.bind(exchange, routing_key=routing_key)
+    for delay in sorted(set(retry_delays_ms)):
+        await channel.declare_queue(
+            names.retry(delay), durable=True, arguments=declare_args_for_retry(names.main, delay)
+        )
+    await channel.declare_queue(names.parked, durable=True)
+    return queue
+
+
+class EventConsumer:
+    """Consumes ``<service>.events`` and rebuilds itself after any connection loss."""
+
+    def __init__(
+        self,
+        *,
+        service: str,
+        amqp_url: str,
+        exchange_name: str,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        handlers: dict[str, Handler],
+        prefetch: int = 64,
+        max_attempts: int = 5,
+        retry_delays_ms: list[int] | None = None,
+        reconnect_seconds: float = 1.0,
+    ) -> None:
+        self.names = QueueNames(service)
+        self._url = amqp_url
+        self._exchange_name = exchange_name
+        self._sessionmaker = sessionmaker
+        self._handlers = dict(handlers)
+        self._prefetch = prefetch
+        self._max_attempts = max_attempts
+        self._retry_delays_ms = retry_delays_ms or [1000, 5000, 30000]
+        self._reconnect_seconds = reconnect_seconds
+        self._connection: AbstractConnection | None = None
+        self._ready = asyncio.Event()
+
+    @property
+    def is_connected(self) -> bool:
+        return self._connection is not None and not self._connection.is_closed
+
+    async def wait_ready(self) -> None:
+        await self._ready.wait()
+
+    async def run(self) -> None:
+        """Consume until cancelled, reconnecting with backoff after every loss."""
+        backoff = self._reconnect_seconds
+        while True:
+            closed = asyncio.Event()
+            try:
+                await self._connect_and_consume(closed)
+                backoff = self._reconnect_seconds
+                await closed.wait()
+                log.warning("consumer connection closed; reconnecting")
+            except asyncio.CancelledError:
+                await self._close()
+                raise
+            except Exception as exc:
+                log.warning("consumer cannot connect (%r); retrying in %.1fs", exc, backoff)
+            self._ready.clear()
+            BROKER_CONNECTED.labels(role="consumer").set(0)
+            await self._close()
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, 30.0)
+
+    async def _connect_and_consume(self, closed: asyncio.Event) -> None:
+        connection = await aio_pika.connect(self._url, timeout=CONNECT_TIMEOUT_SECONDS)
+        self._connection = connection
+        connection.close_callbacks.add(lambda *_: closed.set())
+        consume_channel = await connection.channel()
+        consume_channel.close_callbacks.add(lambda *_: closed.set())
+        await consume_channel.set_qos(prefetch_count=self._prefetch)
+        publish_channel = await connection.channel(publisher_confirms=True)
+        publish_channel.close_callbacks.add(lambda *_: closed.set())
+        queue = await declare_service_queues(
+            consume_channel,
+            names=self.names,
+            exchange_name=self._exchange_name,
+            routing_keys=self._handlers.keys(),
+            retry_delays_ms=self._retry_delays_ms,
+        )
+
+        async def on_message(message: AbstractIncomingMessage) -> None:
+            await self._handle(message, publish_channel)
+
+        await queue.consume(on_message)
+        BROKER_CONNECTED.labels(role="consumer").set(1)
+        self._ready.set()
+        log.info("consuming %s for %s", self.names.main, sorted(self._handlers))
+
+    async def _close(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None and not connection.is_closed:
+            try:
+                await connection.close()
+            except Exception:
+                log.debug("closing a broken consumer connection failed", exc_info=True)
+
+    async def _handle(
+        self, message: AbstractIncomingMessage, publish_channel: AbstractChannel
+    ) -> None:
+        attempt = int((message.headers or {}).get(ATTEMPT_HEADER, 1) or 1)
+        try:
+            event_ = CloudEvent.from_bytes(message.body)
+        except ValidationError as exc:
+            # Not an event we can ever read: retrying cannot help.
+            await self._park(
+                message, publish_channel, f"unreadable envelope: {exc}", attempt, "unknown"
+            )
+            return
+        event_type = event_.routing_key
+        handler = self._handlers.get(event_type)
+        if handler is None:
+            EVENTS_CONSUMED.labels(type=event_type, outcome="unhandled").inc()
+            await _settle(message)
+            return
+        token = correlation_id_var.set(event_.correlationid or str(event_.id))
+        started = time.perf_counter()
+        try:
+            async with self._sessionmaker() as session, session.begin():
+                if await record_in_inbox(session, event_):
+                    await handler(session, event_)
+                    outcome = "handled"
+                else:
+                    outcome = "duplicate"
+        except Exception as exc:
+            log.warning(
+                "handling %s %s failed (attempt %d)", event_type, event_.id, attempt, exc_info=True
+            )
+            error = f"{type(exc).__name__}: {exc}"
+            if attempt >= self._max_attempts:
+                await self._park(message, publish_channel, error, attempt, event_type)
+            else:
+                await self._retry(message, publish_channel, error, attempt, event_type)
+            return
+        finally:
+            correlation_id_var.reset(token)
+        await _settle(message)
+        EVENTS_CONSUMED.labels(type=event_type, outcome=outcome).inc()
+        EVENT_HANDLING.labels(type=event_type).observe(time.perf_counter() - started)
+        if outcome == "handled":
+            lag = (datetime.now(UTC) - event_.time).total_seconds()
+            EVENT_LAG.labels(type=event_type).observe(max(lag, 0.0))
+
+    def _retry_delay(self, attempt: int) -> int:
+        return self._retry_delays_ms[min(attempt - 1, len(self._retry_delays_ms) - 1)]
+
+    async def _retry(
+        self,
+        message: AbstractIncomingMessage,
+        channel: AbstractChannel,
+        error: str,
+        attempt: int,
+        event_type: str,
+    ) -> None:
+        headers = dict(message.headers or {})
+        headers[ATTEMPT_HEADER] = attempt + 1
+        headers[ERROR_HEADER] = error[:MAX_ERROR_CHARS]
+        await self._forward(message, channel, self.names.retry(self._retry_delay(attempt)), headers)
+        EVENTS_CONSUMED.labels(type=event_type, outcome="retried").inc()
+
+    async def _park(
+        self,
+        message: AbstractIncomingMessage,
+        channel: AbstractChannel,
+        error: str,
+        attempt: int,
+        event_type: str,
+    ) -> None:
+        headers = dict(message.headers or {})
+        headers[ATTEMPT_HEADER] = attempt
+        headers[ERROR_HEADER] = error[:MAX_ERROR_CHARS]
+        headers[PARKED_AT_HEADER] = datetime.now(UTC).isoformat()
+        await self._forward(message, channel, self.names.parked, headers)
+        EVENTS_CONSUMED.labels(type=event_type, outcome="parked").inc()
+        EVENTS_PARKED.labels(type=event_type).inc()
+        log.error(
+            "parked %s %s after %d attempts: %s", event_type, message.message_id, attempt, error
+        )
+
+    async def _forward(
+        self,
+        message: AbstractIncomingMessage,
+        channel: AbstractChannel,
+        queue_name: str,
+        headers: dict[str, object],
+    ) -> None:
+        """Copy the message to another queue (confirmed), then ack the original.
+
+        If the copy is not confirmed the original is requeued, so nothing is lost; a
+        duplicate copy is harmless because the inbox makes handling idempotent.
+        """
+        try:
+            await channel.default_exchange.publish(
+                build_message(message.body, message_id=message.message_id or "", headers=headers),
+                routing_key=queue_name,
+                timeout=10,
+            )
+        except Exception:
+            log.warning("could not move message to %s; requeueing", queue_name, exc_info=True)
+            await _settle(message, requeue=True)
+            return
+        await _settle(message)
+
+
+async def _settle(message: AbstractIncomingMessage, *, requeue: bool | None = None) -> None:
+    """Ack (or requeue) if the channel still lives; if it died the broker redelivers anyway."""
+    try:
+        if requeue:
+            await message.nack(requeue=True)
+        else:
+            await message.ack()
+    except Exception:
+        log.info(
+            "could not settle message %s: channel gone, it will be redelivered", message.message_id
+        )

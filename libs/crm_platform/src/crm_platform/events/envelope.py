@@ -1,0 +1,61 @@
+"""The CloudEvents 1.0 envelope (structured JSON mode) every event travels in."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, Field
+
+CONTENT_TYPE = "application/cloudevents+json"
+TYPE_PREFIX = "crm."
+
+
+class CloudEvent(BaseModel):
+    """An integration event. ``type`` is ``crm.<routing key>``; ``data`` belongs to the producer."""
+
+    specversion: Literal["1.0"] = "1.0"
+    id: uuid.UUID = Field(default_factory=uuid.uuid4)
+    source: str
+    type: str
+    time: AwareDatetime = Field(default_factory=lambda: datetime.now(UTC))
+    subject: str | None = None
+    datacontenttype: str = "application/json"
+    data: dict[str, Any] = Field(default_factory=dict)
+    correlationid: str | None = None
+    causationid: str | None = None
+    actor: str | None = None
+
+    @classmethod
+    def new(
+        cls,
+        *,
+        service: str,
+        routing_key: str,
+        subject: str | None,
+        data: dict[str, Any],
+        actor: str | None = None,
+        correlation_id: str | None = None,
+        causation_id: str | None = None,
+    ) -> CloudEvent:
+        return cls(
+            source=f"/crm/{service}",
+            type=TYPE_PREFIX + routing_key,
+            subject=subject,
+            data=data,
+            actor=actor,
+            correlationid=correlation_id,
+            causationid=causation_id,
+        )
+
+    @property
+    def routing_key(self) -> str:
+        return self.type.removeprefix(TYPE_PREFIX)
+
+    def to_bytes(self) -> bytes:
+        return self.model_dump_json().encode()
+
+    @classmethod
+    def from_bytes(cls, body: bytes) -> CloudEvent:
+        return cls.model_validate_json(body)

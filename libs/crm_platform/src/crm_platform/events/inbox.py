@@ -1,0 +1,37 @@
+"""The inbox: event ids a consumer has applied, written in the handler's own transaction."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from sqlalchemy import Column, DateTime
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Field, SQLModel
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from crm_platform.events.envelope import CloudEvent
+
+
+class InboxMessage(SQLModel, table=True):
+    __tablename__ = "inbox_message"
+
+    id: uuid.UUID = Field(primary_key=True)
+    type: str = Field(max_length=200)
+    source: str = Field(max_length=200)
+    received_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+async def record_in_inbox(session: AsyncSession, event_: CloudEvent) -> bool:
+    """Insert the event id; False when it was already there (a redelivery)."""
+    dialect = session.bind.dialect.name if session.bind else "postgresql"
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    values = {
+        "id": event_.id,
+        "type": event_.type,
+        "source": event_.source,
+        "received_at": datetime.now(UTC),
+    }
+    statement = insert(InboxMessage).values(**values).on_conflict_do_nothing(index_elements=["id"])
+    result = await session.execute(statement)
+    return bool(result.rowcount)

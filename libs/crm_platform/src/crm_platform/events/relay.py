@@ -1,0 +1,120 @@
+"""The outbox relay: publishes committed outbox rows and marks them sent after the broker's ack.
+
+It wakes when a transaction with events commits and also sweeps on an interval, so a crash
+between commit and publish only delays an event. On PostgreSQL several replicas share the
+outbox through ``FOR UPDATE SKIP LOCKED``; on SQLite one process owns the file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import UTC, datetime
+
+from sqlalchemy import func, update
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from crm_platform.events.broker import EventPublisher
+from crm_platform.events.outbox import OutboxMessage, outbox_signal
+from crm_platform.metrics import EVENTS_PUBLISHED, OUTBOX_BACKLOG
+
+log = logging.getLogger(__name__)
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        publisher: EventPublisher,
+        *,
+        batch_size: int = 200,
+        sweep_seconds: float = 2.0,
+    ) -> None:
+        self._sessionmaker = sessionmaker
+        self._publisher = publisher
+        self._batch_size = batch_size
+        self._sweep_seconds = sweep_seconds
+        self._wake = asyncio.Event()
+        self._drain_lock = asyncio.Lock()
+
+    async def run(self) -> None:
+        """Publish until cancelled; never dies on a broker or database error."""
+        outbox_signal.register(self._wake)
+        try:
+            while True:
+                try:
+                    await self.drain()
+                    await self._update_backlog()
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.warning("outbox relay pass failed; retrying at next sweep", exc_info=True)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=self._sweep_seconds)
+                self._wake.clear()
+        finally:
+            outbox_signal.unregister(self._wake)
+
+    async def drain(self) -> int:
+        """Publish everything pending now; returns how many rows were confirmed."""
+        confirmed = 0
+        async with self._drain_lock:
+            while True:
+                self._wake.clear()
+                sent, seen = await self._publish_batch()
+                confirmed += sent
+                if seen < self._batch_size or sent < seen:
+                    return confirmed
+
+    async def _publish_batch(self) -> tuple[int, int]:
+        async with self._sessionmaker() as session, session.begin():
+            query = (
+                select(OutboxMessage)
+                .where(col(OutboxMessage.published_at).is_(None))
+                .order_by(col(OutboxMessage.created_at))
+                .limit(self._batch_size)
+            )
+            if session.bind.dialect.name == "postgresql":
+                query = query.with_for_update(skip_locked=True)
+            rows = list((await session.exec(query)).all())
+            if not rows:
+                return 0, 0
+            outcomes = await asyncio.gather(
+                *(
+                    self._publisher.publish(
+                        row.routing_key, row.body.encode(), message_id=str(row.id)
+                    )
+                    for row in rows
+                ),
+                return_exceptions=True,
+            )
+            now = datetime.now(UTC)
+            sent_ids = []
+            for row, outcome in zip(rows, outcomes, strict=True):
+                if isinstance(outcome, BaseException):
+                    row.attempts += 1
+                    row.last_error = str(outcome)[:2000]
+                    session.add(row)
+                else:
+                    sent_ids.append(row.id)
+                    EVENTS_PUBLISHED.labels(type=row.routing_key).inc()
+            if sent_ids:
+                await session.execute(
+                    update(OutboxMessage)
+                    .where(col(OutboxMessage.id).in_(sent_ids))
+                    .values(published_at=now)
+                )
+            failed = len(rows) - len(sent_ids)
+            if failed:
+                log.warning("%d outbox rows not confirmed; will retry", failed)
+            return len(sent_ids), len(rows)
+
+    async def _update_backlog(self) -> None:
+        async with self._sessionmaker() as session:
+            pending = await session.exec(
+                select(func.count()).where(col(OutboxMessage.published_at).is_(None))
+            )
+            OUTBOX_BACKLOG.set(pending.one())

@@ -1,0 +1,1 @@
+"""HTTP mechanism: app factory, problem+json errors, middleware, health, identity dependency."""

@@ -1,0 +1,93 @@
+"""What a running service owns: its engine, its publisher and relay, its consumer."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from crm_platform.db import create_engine, create_sessionmaker
+from crm_platform.events.broker import EventPublisher
+from crm_platform.events.consumer import EventConsumer, Handler
+from crm_platform.events.relay import OutboxRelay
+from crm_platform.metrics import prime_bus_metrics
+from crm_platform.settings import PlatformSettings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ServiceRuntime:
+    settings: PlatformSettings
+    handlers: dict[str, Handler] = field(default_factory=dict)
+    published_types: list[str] = field(default_factory=list)
+    engine: AsyncEngine = field(init=False)
+    sessionmaker: async_sessionmaker[AsyncSession] = field(init=False)
+    publisher: EventPublisher = field(init=False)
+    relay: OutboxRelay = field(init=False)
+    consumer: EventConsumer | None = field(init=False, default=None)
+    _tasks: list[asyncio.Task[None]] = field(init=False, default_factory=list)
+
+    def __post_init__(self) -> None:
+        s = self.settings
+        self.engine = create_engine(s.database_url)
+        self.sessionmaker = create_sessionmaker(self.engine)
+        self.publisher = EventPublisher(s.amqp_url, s.events_exchange)
+        self.relay = OutboxRelay(
+            self.sessionmaker,
+            self.publisher,
+            batch_size=s.outbox_batch_size,
+            sweep_seconds=s.outbox_sweep_seconds,
+        )
+        if self.handlers:
+            self.consumer = EventConsumer(
+                service=s.service_name,
+                amqp_url=s.amqp_url,
+                exchange_name=s.events_exchange,
+                sessionmaker=self.sessionmaker,
+                handlers=self.handlers,
+                prefetch=s.consumer_prefetch,
+                max_attempts=s.consumer_max_attempts,
+                retry_delays_ms=s.consumer_retry_delays_ms,
+                reconnect_seconds=s.broker_reconnect_seconds,
+            )
+
+    async def start(self) -> None:
+        prime_bus_metrics(self.published_types + list(self.handlers))
+        if self.consumer is not None and self.settings.consumer_enabled:
+            self._tasks.append(asyncio.create_task(self.consumer.run(), name="event-consumer"))
+        if self.settings.relay_enabled:
+            self._tasks.append(asyncio.create_task(self.relay.run(), name="outbox-relay"))
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks.clear()
+        await self.publisher.close()
+        await self.engine.dispose()
+
+    async def readiness(self) -> dict[str, str]:
+        """Each dependency's state: ``ok`` or the reason it is not."""
+        checks: dict[str, str] = {}
+        try:
+            async with self.engine.connect() as connection:
+                await asyncio.wait_for(connection.execute(text("SELECT 1")), timeout=2)
+            checks["database"] = "ok"
+        except Exception as exc:
+            checks["database"] = f"unreachable: {type(exc).__name__}"
+        try:
+            await asyncio.wait_for(self.publisher.ensure_connected(), timeout=3)
+            checks["broker"] = "ok"
+        except Exception as exc:
+            checks["broker"] = f"unreachable: {type(exc).__name__}"
+        if self.consumer is not None and self.settings.consumer_enabled:
+            checks["consumer"] = "ok" if self.consumer.is_connected else "not consuming"
+        return checks

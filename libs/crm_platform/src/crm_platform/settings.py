@@ -1,0 +1,74 @@
+"""Settings base every service extends: environment variables with the ``CRM_`` prefix."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_INTERNAL_TOKEN_SECRET = "dev-internal-token-secret-change-me-0123456789"
+DEV_JWT_SECRET = "dev-jwt-secret-change-me-0123456789abcdef"
+DEV_DATA_KEY = "ZGV2LWRhdGEta2V5LWNoYW5nZS1tZS0wMTIzNDU2Nzg="  # base64 of 32 bytes
+
+_SECRET_DEFAULTS = {
+    "internal_token_secret": DEV_INTERNAL_TOKEN_SECRET,
+    "jwt_secret": DEV_JWT_SECRET,
+    "data_key": DEV_DATA_KEY,
+}
+
+
+class PlatformSettings(BaseSettings):
+    """Settings shared by all services.
+
+    Each service subclasses it, sets ``service_name`` and declares its own
+    ``database_url`` read from ``CRM_<SERVICE>_DATABASE_URL`` (see ``database_url_field``).
+    """
+
+    model_config = SettingsConfigDict(env_prefix="CRM_", extra="ignore", populate_by_name=True)
+
+    service_name: str = "crm"
+    environment: Literal["development", "test", "production"] = "development"
+    database_url: str = "sqlite+aiosqlite:///./var/crm.db"
+    amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/"
+    events_exchange: str = "crm.events"
+
+    internal_token_secret: str = DEV_INTERNAL_TOKEN_SECRET
+    internal_token_ttl_seconds: int = Field(default=60, ge=5, le=3600)
+    jwt_secret: str = DEV_JWT_SECRET
+    data_key: str = DEV_DATA_KEY
+    timezone: str = "Asia/Shanghai"
+
+    log_level: str = "INFO"
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+
+    outbox_sweep_seconds: float = Field(default=2.0, gt=0)
+    outbox_batch_size: int = Field(default=200, ge=1)
+    consumer_prefetch: int = Field(default=64, ge=1)
+    consumer_max_attempts: int = Field(default=5, ge=1)
+    consumer_retry_delays_ms: list[int] = Field(default=[1000, 5000, 30000, 120000])
+    broker_reconnect_seconds: float = Field(default=1.0, gt=0)
+    relay_enabled: bool = True
+    consumer_enabled: bool = True
+
+    @model_validator(mode="after")
+    def _refuse_default_secrets_in_production(self) -> PlatformSettings:
+        if self.environment != "production":
+            return self
+        unsafe = [
+            f"CRM_{name.upper()}"
+            for name, default in _SECRET_DEFAULTS.items()
+            if getattr(self, name) == default or len(getattr(self, name)) < 32
+        ]
+        if unsafe:
+            raise ValueError(
+                "production mode refuses default or short (<32 chars) secrets; set "
+                + ", ".join(unsafe)
+            )
+        return self
+
+
+def database_url_field(service: str, default_file: str) -> str:
+    """A ``database_url`` field read from ``CRM_<SERVICE>_DATABASE_URL``."""
+    env_name = f"CRM_{service.upper().replace('-', '_')}_DATABASE_URL"
+    return Field(default=f"sqlite+aiosqlite:///./var/{default_file}", validation_alias=env_name)

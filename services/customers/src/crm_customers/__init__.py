@@ -1,0 +1,1 @@
+"""Customers service: the customer and contact record (SPEC §1)."""

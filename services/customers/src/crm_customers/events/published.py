@@ -1,0 +1,33 @@
+"""Events the customers service publishes, and their payloads (owned here)."""
+
+from crm_platform.events import CloudEvent
+from pydantic import BaseModel
+
+SERVICE = "customers"
+CUSTOMER_CREATED = "customer.created"
+
+PUBLISHED_TYPES = [CUSTOMER_CREATED]
+
+
+class CustomerSnapshot(BaseModel):
+    """The state other services replicate (event-carried state transfer)."""
+
+    id: str
+    code: str
+    kind: str
+    name: str
+    industry: str
+    lifecycle: str
+    owner_id: str
+    grade: str | None = None
+    version: int
+
+
+def customer_created(snapshot: CustomerSnapshot, *, actor: str) -> CloudEvent:
+    return CloudEvent.new(
+        service=SERVICE,
+        routing_key=CUSTOMER_CREATED,
+        subject=snapshot.id,
+        data=snapshot.model_dump(mode="json"),
+        actor=actor,
+    )

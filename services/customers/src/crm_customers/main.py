@@ -1,0 +1,18 @@
+"""App factory of the customers service."""
+
+from crm_platform.http.app import create_service_app
+from fastapi import FastAPI
+
+from crm_customers.api.routes import router
+from crm_customers.events.published import PUBLISHED_TYPES
+from crm_customers.settings import CustomersSettings
+
+
+def create_app(settings: CustomersSettings | None = None) -> FastAPI:
+    settings = settings or CustomersSettings()
+    return create_service_app(
+        settings,
+        title="CRM customers",
+        routers=[router],
+        published_types=PUBLISHED_TYPES,
+    )

@@ -1,0 +1,1 @@
+"""Engagement service: follow-ups, action items, cadence, opportunities (SPEC §2)."""

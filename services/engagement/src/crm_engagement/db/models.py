@@ -1,0 +1,25 @@
+"""Tables owned by the engagement service (plus the platform's outbox and inbox)."""
+
+import uuid
+from datetime import datetime
+
+from crm_platform.events.inbox import InboxMessage  # noqa: F401  (part of this schema)
+from crm_platform.events.outbox import OutboxMessage  # noqa: F401  (part of this schema)
+from sqlalchemy import Column, DateTime
+from sqlmodel import Field, SQLModel
+
+
+class CustomerReplica(SQLModel, table=True):
+    """What this service knows of a customer, kept current from the customers' events."""
+
+    __tablename__ = "customer_replica"
+
+    id: uuid.UUID = Field(primary_key=True)
+    code: str = Field(max_length=32, index=True)
+    name: str = Field(max_length=200)
+    owner_id: str = Field(max_length=64, index=True)
+    grade: str | None = Field(default=None, max_length=4)
+    lifecycle: str = Field(max_length=16)
+    source_version: int = 0
+    source_event_time: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    replicated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))

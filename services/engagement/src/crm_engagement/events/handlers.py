@@ -1,0 +1,47 @@
+"""Events the engagement service consumes (tolerant reader: only the fields it needs)."""
+
+import uuid
+from datetime import UTC, datetime
+
+from crm_platform.events import CloudEvent
+from pydantic import BaseModel, ConfigDict
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from crm_engagement.db.models import CustomerReplica
+
+
+class CustomerState(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    id: uuid.UUID
+    code: str
+    name: str
+    owner_id: str
+    lifecycle: str
+    grade: str | None = None
+    version: int = 0
+
+
+async def on_customer_created(session: AsyncSession, event: CloudEvent) -> None:
+    state = CustomerState.model_validate(event.data)
+    replica = await session.get(CustomerReplica, state.id)
+    if replica is not None and replica.source_version >= state.version:
+        return  # an equal or newer state is already here
+    values = {
+        "code": state.code,
+        "name": state.name,
+        "owner_id": state.owner_id,
+        "lifecycle": state.lifecycle,
+        "grade": state.grade,
+        "source_version": state.version,
+        "source_event_time": event.time,
+        "replicated_at": datetime.now(UTC),
+    }
+    if replica is None:
+        session.add(CustomerReplica(id=state.id, **values))
+    else:
+        for field, value in values.items():
+            setattr(replica, field, value)
+
+
+HANDLERS = {"customer.created": on_customer_created}

@@ -1,0 +1,18 @@
+"""App factory of the gateway."""
+
+from crm_platform.http.app import create_service_app
+from fastapi import FastAPI
+
+from crm_gateway.api.proxy import close_upstream_client, open_upstream_client, router
+from crm_gateway.settings import GatewaySettings
+
+
+def create_app(settings: GatewaySettings | None = None) -> FastAPI:
+    settings = settings or GatewaySettings()
+    return create_service_app(
+        settings,
+        title="CRM gateway",
+        public_routers=[router],
+        on_startup=[open_upstream_client],
+        on_shutdown=[close_upstream_client],
+    )

@@ -1,0 +1,14 @@
+from crm_platform.settings import PlatformSettings, database_url_field
+from pydantic import Field
+
+
+class GatewaySettings(PlatformSettings):
+    service_name: str = "gateway"
+    database_url: str = database_url_field("gateway", "gateway.db")
+    customers_url: str = "http://127.0.0.1:8001"
+    engagement_url: str = "http://127.0.0.1:8002"
+    service_desk_url: str = "http://127.0.0.1:8003"
+    notifier_url: str = "http://127.0.0.1:8004"
+    upstream_connect_timeout_seconds: float = Field(default=2.0, gt=0)
+    upstream_timeout_seconds: float = Field(default=15.0, gt=0)
+    upstream_max_connections: int = Field(default=200, ge=1)

@@ -1,0 +1,1 @@
+"""Notifier service: reminders, alerts, surveys, partner webhooks (SPEC §4)."""

@@ -1,0 +1,20 @@
+from pathlib import Path
+
+from crm_platform.cli import run_cli
+
+from crm_notifier.settings import Settings
+
+MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
+
+
+def main() -> None:
+    run_cli(
+        settings_factory=Settings,
+        app_factory="crm_notifier.main:create_app",
+        migrations_dir=MIGRATIONS_DIR,
+        default_port=8004,
+    )
+
+
+if __name__ == "__main__":
+    main()

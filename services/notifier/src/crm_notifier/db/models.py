@@ -1,0 +1,4 @@
+"""Tables owned by the notifier service (for now the platform's outbox and inbox)."""
+
+from crm_platform.events.inbox import InboxMessage  # noqa: F401  (part of this schema)
+from crm_platform.events.outbox import OutboxMessage  # noqa: F401  (part of this schema)

@@ -1,0 +1,6 @@
+from crm_platform.settings import PlatformSettings, database_url_field
+
+
+class Settings(PlatformSettings):
+    service_name: str = "notifier"
+    database_url: str = database_url_field("notifier", "notifier.db")

@@ -1,0 +1,1 @@
+"""Service-desk service: tickets, SLAs, surveys, knowledge base (SPEC §3)."""

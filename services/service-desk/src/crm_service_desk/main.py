@@ -1,0 +1,12 @@
+"""App factory of the service-desk service."""
+
+from crm_platform.http.app import create_service_app
+from fastapi import FastAPI
+
+from crm_service_desk.events.handlers import HANDLERS
+from crm_service_desk.settings import Settings
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    return create_service_app(settings, title="CRM service-desk", handlers=HANDLERS)
