@@ -11,7 +11,6 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-
 revision: str = "64daa1b6f5f4"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None

@@ -11,7 +11,6 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-
 revision: str = "d92b7728bb9e"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None

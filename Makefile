@@ -1,0 +1,53 @@
+# Why: one front door for running, testing, linting and benchmarking the CRM workspace.
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+export PATH := $(HOME)/.local/bin:$(PATH)
+
+UV := uv run --frozen
+SERVICES := gateway customers engagement service-desk notifier
+PYTEST_ARGS ?=
+MIGRATE_ALL = mkdir -p var; for s in $(SERVICES); do echo "==> crm-$$s migrate"; $(UV) crm-$$s migrate; done
+
+.PHONY: help bootstrap run test lint migrate bench-events bench-customers clean
+
+help: ## list targets
+	@echo "usage: make <target>   (e.g. make test PYTEST_ARGS='-x -k customers')"
+	@awk -F ':.*## ' '/^[a-z-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+bootstrap: ## install uv if missing and sync .venv from uv.lock
+	@scripts/bootstrap.sh
+
+migrate: bootstrap ## apply every service's Alembic migrations
+	@$(MIGRATE_ALL)
+
+run: bootstrap ## migrate, then start all five services under honcho (needs RabbitMQ; Ctrl-C stops all)
+	@scripts/ensure_rabbitmq.sh
+	@$(MIGRATE_ALL)
+	@echo "gateway       http://127.0.0.1:8000  (docs: /docs, metrics: /metrics)"
+	@port=8001; for s in customers engagement service-desk notifier; do \
+	  printf '%-13s http://127.0.0.1:%s  (/docs, /metrics)\n' $$s $$port; port=$$((port + 1)); done
+	exec $(UV) honcho start -f Procfile
+
+test: ## ensure/install RabbitMQ + PostgreSQL, then run pytest (PYTEST_ARGS=...)
+	@trap 'echo "make test: total wall time $${SECONDS}s"' EXIT; \
+	scripts/bootstrap.sh; \
+	scripts/ensure_rabbitmq.sh --install; \
+	scripts/ensure_postgres.sh --install; \
+	rc=0; $(UV) pytest $(PYTEST_ARGS) || rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "make test: FAILED: pytest collected no tests (exit 5)"; fi; \
+	exit $$rc
+
+lint: bootstrap ## ruff check + ruff format --check
+	@rc=0; $(UV) ruff check . || rc=1; $(UV) ruff format --check . || rc=1; exit $$rc
+
+bench-events: bootstrap ## benchmark the event path (needs RabbitMQ + PostgreSQL)
+	@scripts/ensure_rabbitmq.sh && scripts/ensure_postgres.sh
+	$(UV) python bench/event_path.py
+
+bench-customers: bootstrap ## benchmark customer search (needs RabbitMQ + PostgreSQL)
+	@scripts/ensure_rabbitmq.sh && scripts/ensure_postgres.sh
+	$(UV) python bench/customers_search.py
+
+clean: ## remove ./var (local SQLite databases)
+	rm -rf var

@@ -1,0 +1,40 @@
+"""Fixtures for every suite: one RabbitMQ vhost and fresh PostgreSQL databases per test run,
+removed afterwards, so runs never collide (see crm_platform.testing)."""
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from itertools import count
+
+import pytest
+from crm_platform.testing import create_database, create_vhost, delete_vhost, drop_database, run_id
+
+DatabaseFactory = Callable[[str], Awaitable[str]]
+
+
+@pytest.fixture(scope="session")
+def run_tag() -> str:
+    return run_id()
+
+
+@pytest.fixture(scope="session")
+def amqp_url(run_tag: str) -> Iterator[str]:
+    name = f"crm-test-{run_tag}"
+    url = create_vhost(name)
+    yield url
+    delete_vhost(name)
+
+
+@pytest.fixture(scope="session")
+async def database_factory(run_tag: str) -> AsyncIterator[DatabaseFactory]:
+    """``await database_factory("label")`` → the URL of a new, empty PostgreSQL database."""
+    created: list[str] = []
+    serial = count(1)
+
+    async def make(label: str) -> str:
+        name = f"crm_test_{run_tag}_{label.replace('-', '_')}_{next(serial)}"
+        url = await create_database(name)
+        created.append(name)
+        return url
+
+    yield make
+    for name in created:
+        await drop_database(name)

@@ -1,0 +1,57 @@
+"""The outbox and its relay against real PostgreSQL and RabbitMQ."""
+
+import asyncio
+
+from crm_platform.events.relay import OutboxRelay
+from crm_platform.testing import wait_until
+
+
+async def test_rolled_back_event_is_never_published(bus) -> None:
+    async with bus.observer("thing.happened") as seen:
+        await bus.stage("thing.happened", "kept")
+        await bus.stage("thing.happened", "undone", rollback=True)
+        bus.start_relay()
+        await wait_until(lambda: asyncio.sleep(0, result=len(seen) >= 1), message="the kept event")
+        await asyncio.sleep(0.8)  # several sweeps: nothing else may arrive
+    assert [event.data["note"] for event in seen] == ["kept"]
+    rows = await bus.outbox()
+    assert len(rows) == 1 and rows[0].published_at is not None
+
+
+async def test_commit_wakes_the_relay_without_waiting_for_a_sweep(bus) -> None:
+    bus.relay._sweep_seconds = 30  # only the commit signal can make it publish in time
+    async with bus.observer("thing.happened") as seen:
+        bus.start_relay()
+        await asyncio.sleep(0.2)
+        event = await bus.stage("thing.happened", "fast")
+        await wait_until(lambda: asyncio.sleep(0, result=seen), timeout=3, message="woken relay")
+    assert seen[0].id == event.id
+
+
+async def test_row_is_marked_sent_only_after_the_broker_confirms(bus) -> None:
+    # Nobody is bound to this key: a mandatory publish comes back, which must count as failure.
+    await bus.stage("nobody.listens", "orphan")
+    assert await bus.relay.drain() == 0
+    [row] = await bus.outbox()
+    assert row.published_at is None
+    assert row.attempts == 1
+    assert "nobody.listens" in (row.last_error or "")
+
+    async with bus.observer("nobody.listens") as seen:
+        assert await bus.relay.drain() == 1
+        await wait_until(lambda: asyncio.sleep(0, result=seen), message="the delivered event")
+    [row] = await bus.outbox()
+    assert row.published_at is not None
+
+
+async def test_two_relays_share_the_outbox_without_publishing_twice(bus) -> None:
+    second = OutboxRelay(bus.sessionmaker, bus.publisher, batch_size=7, sweep_seconds=0.2)
+    bus.relay._batch_size = 7
+    async with bus.observer("thing.happened") as seen:
+        for n in range(120):
+            await bus.stage("thing.happened", f"n{n}")
+        await asyncio.gather(bus.relay.drain(), second.drain(), bus.relay.drain(), second.drain())
+        await wait_until(lambda: asyncio.sleep(0, result=len(seen) >= 120), message="all events")
+        await asyncio.sleep(0.5)
+    assert len(seen) == 120
+    assert len({event.id for event in seen}) == 120

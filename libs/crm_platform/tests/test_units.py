@@ -1,0 +1,79 @@
+"""Pure mechanism, no broker or database: envelope, settings, identity, codes of problems."""
+
+import time
+
+import jwt
+import pytest
+from crm_platform.events.envelope import CloudEvent
+from crm_platform.identity import InvalidToken, mint_internal_token, verify_internal_token
+from crm_platform.settings import PlatformSettings
+from pydantic import ValidationError
+
+STRONG = "x" * 40
+
+
+def test_envelope_round_trip_keeps_every_attribute() -> None:
+    event = CloudEvent.new(
+        service="customers",
+        routing_key="customer.created",
+        subject="42",
+        data={"a": 1},
+        actor="u1",
+        correlation_id="c1",
+    )
+    again = CloudEvent.from_bytes(event.to_bytes())
+    assert again == event
+    assert again.type == "crm.customer.created"
+    assert again.routing_key == "customer.created"
+    assert again.source == "/crm/customers"
+    assert again.specversion == "1.0"
+
+
+def test_envelope_requires_an_aware_time() -> None:
+    with pytest.raises(ValidationError):
+        CloudEvent(source="/crm/x", type="crm.x.y", time="2024-01-01T00:00:00")
+
+
+def test_production_refuses_default_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CRM_ENVIRONMENT", "production")
+    with pytest.raises(ValidationError, match="CRM_INTERNAL_TOKEN_SECRET"):
+        PlatformSettings()
+
+
+def test_production_starts_with_real_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CRM_ENVIRONMENT", "production")
+    for name in ("INTERNAL_TOKEN_SECRET", "JWT_SECRET", "DATA_KEY"):
+        monkeypatch.setenv(f"CRM_{name}", STRONG + name)
+    assert PlatformSettings().environment == "production"
+
+
+def test_development_accepts_defaults() -> None:
+    assert PlatformSettings(environment="development").internal_token_secret
+
+
+def test_internal_token_round_trip() -> None:
+    token = mint_internal_token(STRONG, subject="u1", roles=["sales_rep"], name="Li Lei")
+    identity = verify_internal_token(STRONG, token)
+    assert identity.subject == "u1"
+    assert identity.roles == {"sales_rep"}
+    assert identity.name == "Li Lei"
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        "not-a-token",
+        mint_internal_token("another-secret-" + STRONG, subject="u1", roles=[]),
+        jwt.encode({"sub": "u1", "exp": int(time.time()) + 60}, STRONG, algorithm="HS256"),
+        jwt.encode(
+            {"sub": "u1", "iss": "crm-gateway", "aud": "crm-internal", "iat": 0, "exp": 10},
+            STRONG,
+            algorithm="HS256",
+        ),
+        jwt.encode({"sub": "u1"}, None, algorithm="none"),
+    ],
+    ids=["garbage", "wrong-secret", "no-audience", "expired", "unsigned"],
+)
+def test_invalid_internal_tokens_are_refused(token: str) -> None:
+    with pytest.raises(InvalidToken):
+        verify_internal_token(STRONG, token)
