@@ -1,0 +1,43 @@
+"""The customers app in-process on a fresh, migrated PostgreSQL database."""
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+
+import httpx
+import pytest
+
+from crm_customers.__main__ import MIGRATIONS_DIR
+from crm_customers.main import create_app
+from crm_customers.settings import CustomersSettings
+from crm_platform.identity import mint_internal_token
+from crm_platform.migrations import upgrade
+
+
+@pytest.fixture
+async def settings(database_factory, amqp_url: str) -> CustomersSettings:
+    url = await database_factory("customers")
+    await asyncio.to_thread(upgrade, MIGRATIONS_DIR, url)
+    return CustomersSettings(database_url=url, amqp_url=amqp_url, customer_code_prefix="ABC")
+
+
+@pytest.fixture
+def token_for(settings: CustomersSettings) -> Callable[..., dict[str, str]]:
+    def make(subject: str = "u-admin", *roles: str) -> dict[str, str]:
+        token = mint_internal_token(
+            settings.internal_token_secret, subject=subject, roles=roles or ("admin",)
+        )
+        return {"authorization": f"Bearer {token}"}
+
+    return make
+
+
+@pytest.fixture
+async def client(settings: CustomersSettings, token_for) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://customers", headers=token_for()
+        ) as client:
+            client.app = app  # type: ignore[attr-defined]
+            yield client

@@ -1,0 +1,53 @@
+"""The five services as real processes on free ports, on PostgreSQL and the run's vhost."""
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import pytest
+
+from crm_platform.testing import ServiceProcess
+
+SERVICES = ("customers", "engagement", "service-desk", "notifier", "gateway")
+
+
+@dataclass
+class System:
+    processes: dict[str, ServiceProcess]
+    database_urls: dict[str, str]
+
+    def __getitem__(self, name: str) -> ServiceProcess:
+        return self.processes[name]
+
+    @property
+    def gateway(self) -> str:
+        return self.processes["gateway"].url
+
+
+def _env_name(service: str) -> str:
+    return service.upper().replace("-", "_")
+
+
+@pytest.fixture(scope="session")
+async def system(database_factory, amqp_url: str) -> AsyncIterator[System]:
+    database_urls = {name: await database_factory(f"e2e_{name}") for name in SERVICES}
+    processes = {name: ServiceProcess(name, env={}) for name in SERVICES}
+    shared = {
+        "CRM_AMQP_URL": amqp_url,
+        "CRM_OUTBOX_SWEEP_SECONDS": "0.5",
+        "CRM_CONSUMER_RETRY_DELAYS_MS": "[200, 500]",
+        "CRM_LOG_LEVEL": "INFO",
+    }
+    for name, process in processes.items():
+        process.env = {
+            **shared,
+            f"CRM_{_env_name(name)}_DATABASE_URL": database_urls[name],
+            **{f"CRM_{_env_name(other)}_URL": processes[other].url for other in SERVICES},
+        }
+    await asyncio.gather(*(asyncio.to_thread(p.migrate) for p in processes.values()))
+    try:
+        await asyncio.gather(*(p.start() for p in processes.values()))
+        yield System(processes, database_urls)
+    finally:
+        for process in processes.values():
+            process.stop()

@@ -1,0 +1,126 @@
+"""End to end: five real services, real RabbitMQ, real PostgreSQL."""
+
+import asyncio
+import uuid
+
+import httpx
+
+from crm_platform.testing import fetch, wait_until
+
+NEW = {"kind": "enterprise", "name": "杭州云帆贸易有限公司", "industry": "retail"}
+
+
+async def _replicated(system, service: str, customer_id: str) -> list:
+    return await fetch(
+        system.database_urls[service],
+        "SELECT code, name, owner_id, lifecycle FROM customer_replica WHERE id = $1",
+        uuid.UUID(customer_id),
+    )
+
+
+async def _in_inbox(system, service: str, event_type: str) -> int:
+    rows = await fetch(
+        system.database_urls[service],
+        "SELECT count(*) AS n FROM inbox_message WHERE type = $1",
+        event_type,
+    )
+    return rows[0]["n"]
+
+
+async def test_a_customer_created_at_the_gateway_reaches_every_service(system) -> None:
+    async with httpx.AsyncClient(base_url=system.gateway, timeout=10) as client:
+        created = await client.post("/api/v1/customers", json=NEW)
+        assert created.status_code == 201, created.text
+        customer = created.json()
+        listed = await client.get("/api/v1/customers", params={"page_size": 100})
+        assert listed.status_code == 200
+        assert customer["id"] in {c["id"] for c in listed.json()["items"]}
+        fetched = await client.get(f"/api/v1/customers/{customer['id']}")
+        assert fetched.json()["code"] == customer["code"]
+
+    for service in ("engagement", "service-desk"):
+        [row] = await wait_until(
+            lambda s=service: _replicated(system, s, customer["id"]), message=f"{service} replica"
+        )
+        assert (row["code"], row["name"], row["lifecycle"]) == (
+            customer["code"],
+            NEW["name"],
+            "prospect",
+        )
+    await wait_until(
+        lambda: _in_inbox(system, "notifier", "crm.customer.created"), message="notifier inbox"
+    )
+
+
+async def test_every_service_is_ready_and_exposes_http_and_bus_metrics(system) -> None:
+    async with httpx.AsyncClient(timeout=10) as client:
+        await client.post(system.gateway + "/api/v1/customers", json=NEW)
+        for name, process in system.processes.items():
+            ready = await client.get(process.url + "/readyz")
+            assert ready.status_code == 200, f"{name}: {ready.text}"
+            await client.get(process.url + "/healthz")
+            metrics = (await client.get(process.url + "/metrics")).text
+            assert "http_requests_total{" in metrics, name
+            assert "http_request_duration_seconds_bucket{" in metrics, name
+            assert "crm_outbox_backlog" in metrics, name
+        customers = (await client.get(system["customers"].url + "/metrics")).text
+        assert 'crm_events_published_total{type="customer.created"}' in customers
+        engagement = (await client.get(system["engagement"].url + "/metrics")).text
+        assert 'crm_events_consumed_total{outcome="handled",type="customer.created"}' in engagement
+        assert "crm_event_lag_seconds_bucket" in engagement
+
+
+async def test_services_refuse_calls_that_bypass_the_gateway(system) -> None:
+    async with httpx.AsyncClient(timeout=10) as client:
+        response = await client.get(system["customers"].url + "/v1/customers")
+        assert response.status_code == 401
+        assert response.headers["content-type"] == "application/problem+json"
+        forged = await client.get(
+            system["customers"].url + "/v1/customers", headers={"authorization": "Bearer x.y.z"}
+        )
+        assert forged.status_code == 401
+
+
+async def test_bad_input_through_the_gateway_is_a_problem_not_a_500(system) -> None:
+    async with httpx.AsyncClient(base_url=system.gateway, timeout=10) as client:
+        for body in (b"{", b'{"kind": 5}', b'{"kind": "alien", "name": "x", "industry": "it"}'):
+            response = await client.post(
+                "/api/v1/customers", content=body, headers={"content-type": "application/json"}
+            )
+            assert response.status_code == 422, response.text
+            assert response.headers["content-type"] == "application/problem+json"
+        huge = await client.post("/api/v1/customers", json={**NEW, "name": "x" * 2_000_000})
+        assert huge.status_code == 413
+
+
+async def test_committed_event_survives_a_sigkill_before_publishing(system) -> None:
+    customers = system["customers"]
+    customers.stop()
+    await customers.start(extra_env={"CRM_RELAY_ENABLED": "false"})  # commit, never publish
+    async with httpx.AsyncClient(base_url=system.gateway, timeout=10) as client:
+        customer = (await client.post("/api/v1/customers", json=NEW)).json()
+    pending = await fetch(
+        system.database_urls["customers"],
+        "SELECT published_at FROM outbox_message WHERE body LIKE $1",
+        f"%{customer['id']}%",
+    )
+    assert [row["published_at"] for row in pending] == [None]
+    customers.kill()  # SIGKILL between commit and publish
+    await asyncio.sleep(1)
+    assert await _replicated(system, "engagement", customer["id"]) == []
+
+    await customers.start()  # the relay of the restarted process sends it
+    await wait_until(lambda: _replicated(system, "engagement", customer["id"]), message="replica")
+
+
+async def test_gateway_answers_503_problem_when_customers_is_down(system) -> None:
+    customers = system["customers"]
+    customers.kill()
+    try:
+        async with httpx.AsyncClient(base_url=system.gateway, timeout=10) as client:
+            response = await client.get("/api/v1/customers")
+        assert response.status_code == 503
+        assert response.headers["content-type"] == "application/problem+json"
+        assert "customers" in response.json()["detail"]
+    finally:
+        await customers.start()
