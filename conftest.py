@@ -5,6 +5,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from itertools import count
 
 import pytest
+
 from crm_platform.testing import create_database, create_vhost, delete_vhost, drop_database, run_id
 
 DatabaseFactory = Callable[[str], Awaitable[str]]

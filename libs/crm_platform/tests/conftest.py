@@ -13,6 +13,11 @@ from typing import Any
 import aio_pika
 import pytest
 import sqlmodel
+from sqlalchemy import Column, Integer, MetaData, String, Table, Uuid, func, insert, select
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlmodel import SQLModel
+from sqlmodel.ext.asyncio.session import AsyncSession
+
 from crm_platform.db import create_engine, create_sessionmaker
 from crm_platform.events import CloudEvent, add_event
 from crm_platform.events.broker import EventPublisher, declare_exchange
@@ -20,10 +25,6 @@ from crm_platform.events.consumer import EventConsumer, Handler
 from crm_platform.events.inbox import InboxMessage
 from crm_platform.events.outbox import OutboxMessage
 from crm_platform.events.relay import OutboxRelay
-from sqlalchemy import Column, Integer, MetaData, String, Table, Uuid, func, insert, select
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
-from sqlmodel import SQLModel
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 effect_metadata = MetaData()
 effect_table = Table(

@@ -4,6 +4,7 @@ import asyncio
 import uuid
 
 import aio_pika
+
 from crm_platform.events import CloudEvent
 from crm_platform.events.broker import build_message, declare_exchange
 from crm_platform.events.parking import list_parked, replay_parked

@@ -4,10 +4,11 @@ import time
 
 import jwt
 import pytest
+from pydantic import ValidationError
+
 from crm_platform.events.envelope import CloudEvent
 from crm_platform.identity import InvalidToken, mint_internal_token, verify_internal_token
 from crm_platform.settings import PlatformSettings
-from pydantic import ValidationError
 
 STRONG = "x" * 40
 

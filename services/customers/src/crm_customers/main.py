@@ -1,11 +1,11 @@
 """App factory of the customers service."""
 
-from crm_platform.http.app import create_service_app
 from fastapi import FastAPI
 
 from crm_customers.api.routes import router
 from crm_customers.events.published import PUBLISHED_TYPES
 from crm_customers.settings import CustomersSettings
+from crm_platform.http.app import create_service_app
 
 
 def create_app(settings: CustomersSettings | None = None) -> FastAPI:

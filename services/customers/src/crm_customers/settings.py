@@ -1,5 +1,6 @@
-from crm_platform.settings import PlatformSettings, database_url_field
 from pydantic import Field
+
+from crm_platform.settings import PlatformSettings, database_url_field
 
 
 class CustomersSettings(PlatformSettings):

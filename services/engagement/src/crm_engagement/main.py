@@ -1,10 +1,10 @@
 """App factory of the engagement service."""
 
-from crm_platform.http.app import create_service_app
 from fastapi import FastAPI
 
 from crm_engagement.events.handlers import HANDLERS
 from crm_engagement.settings import Settings
+from crm_platform.http.app import create_service_app
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

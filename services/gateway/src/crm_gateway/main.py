@@ -1,10 +1,10 @@
 """App factory of the gateway."""
 
-from crm_platform.http.app import create_service_app
 from fastapi import FastAPI
 
 from crm_gateway.api.proxy import close_upstream_client, open_upstream_client, router
 from crm_gateway.settings import GatewaySettings
+from crm_platform.http.app import create_service_app
 
 
 def create_app(settings: GatewaySettings | None = None) -> FastAPI:

@@ -1,8 +1,7 @@
 from pathlib import Path
 
-from crm_platform.cli import run_cli
-
 from crm_notifier.settings import Settings
+from crm_platform.cli import run_cli
 
 MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
 

@@ -1,7 +1,6 @@
 from pathlib import Path
 
 from crm_platform.cli import run_cli
-
 from crm_service_desk.settings import Settings
 
 MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"

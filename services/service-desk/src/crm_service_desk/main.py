@@ -1,8 +1,8 @@
 """App factory of the service-desk service."""
 
-from crm_platform.http.app import create_service_app
 from fastapi import FastAPI
 
+from crm_platform.http.app import create_service_app
 from crm_service_desk.events.handlers import HANDLERS
 from crm_service_desk.settings import Settings
 

@@ -2,12 +2,12 @@
 
 import uuid
 
-from crm_platform.http.dependencies import SessionDep
-from crm_platform.http.security import CurrentIdentity
 from fastapi import APIRouter, Query, Request, status
 
 from crm_customers.api.schemas import CustomerCreate, CustomerOut, CustomerPage
 from crm_customers.domain import customers
+from crm_platform.http.dependencies import SessionDep
+from crm_platform.http.security import CurrentIdentity
 
 router = APIRouter(prefix="/v1/customers", tags=["customers"])
 

@@ -3,10 +3,11 @@
 import uuid
 from datetime import datetime
 
-from crm_platform.events.inbox import InboxMessage  # noqa: F401  (part of this schema)
-from crm_platform.events.outbox import OutboxMessage  # noqa: F401  (part of this schema)
 from sqlalchemy import Column, DateTime
 from sqlmodel import Field, SQLModel
+
+from crm_platform.events.inbox import InboxMessage  # noqa: F401  (part of this schema)
+from crm_platform.events.outbox import OutboxMessage  # noqa: F401  (part of this schema)
 
 
 class Customer(SQLModel, table=True):

@@ -3,9 +3,6 @@
 import uuid
 from datetime import UTC, datetime
 
-from crm_platform.events import add_event
-from crm_platform.http.problems import NotFound
-from crm_platform.identity import Identity
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm_customers.db import repository
@@ -13,6 +10,9 @@ from crm_customers.db.models import Customer
 from crm_customers.domain.codes import format_customer_code, sequence_scope
 from crm_customers.domain.enums import CustomerKind, Lifecycle
 from crm_customers.events.published import CustomerSnapshot, customer_created
+from crm_platform.events import add_event
+from crm_platform.http.problems import NotFound
+from crm_platform.identity import Identity
 
 
 def snapshot_of(customer: Customer) -> CustomerSnapshot:

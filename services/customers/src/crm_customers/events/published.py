@@ -1,7 +1,8 @@
 """Events the customers service publishes, and their payloads (owned here)."""
 
-from crm_platform.events import CloudEvent
 from pydantic import BaseModel
+
+from crm_platform.events import CloudEvent
 
 SERVICE = "customers"
 CUSTOMER_CREATED = "customer.created"

@@ -3,11 +3,11 @@
 import uuid
 from datetime import UTC, datetime
 
-from crm_platform.events import CloudEvent
 from pydantic import BaseModel, ConfigDict
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm_engagement.db.models import CustomerReplica
+from crm_platform.events import CloudEvent
 
 
 class CustomerState(BaseModel):

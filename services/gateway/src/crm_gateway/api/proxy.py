@@ -4,16 +4,16 @@ service is down (503) or too slow (504)."""
 from __future__ import annotations
 
 import httpx
-from crm_platform.http.middleware import CORRELATION_ID_HEADER, REQUEST_ID_HEADER
-from crm_platform.http.problems import problem_response
-from crm_platform.identity import SYSTEM_ROLE, mint_internal_token
-from crm_platform.logging import correlation_id_var, request_id_var
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import Response, StreamingResponse
 from starlette.background import BackgroundTask
 
 from crm_gateway.domain.routes import UPSTREAMS, Upstream
 from crm_gateway.settings import GatewaySettings
+from crm_platform.http.middleware import CORRELATION_ID_HEADER, REQUEST_ID_HEADER
+from crm_platform.http.problems import problem_response
+from crm_platform.identity import SYSTEM_ROLE, mint_internal_token
+from crm_platform.logging import correlation_id_var, request_id_var
 
 HOP_BY_HOP = {
     "connection",

@@ -6,8 +6,9 @@ which proves the path end to end and is where welcome/assignment notices will ho
 
 import logging
 
-from crm_platform.events import CloudEvent
 from sqlmodel.ext.asyncio.session import AsyncSession
+
+from crm_platform.events import CloudEvent
 
 log = logging.getLogger(__name__)
 

@@ -3,10 +3,10 @@
 import uuid
 from datetime import UTC, datetime
 
-from crm_platform.events import CloudEvent
 from pydantic import BaseModel, ConfigDict
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from crm_platform.events import CloudEvent
 from crm_service_desk.db.models import CustomerReplica
 
 
