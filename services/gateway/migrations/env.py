@@ -1,8 +1,6 @@
 """Alembic environment of the gateway service (shared wiring in crm_platform.migrations)."""
 
-from sqlmodel import SQLModel
-
-from crm_gateway.db import models  # noqa: F401  (registers the tables on SQLModel.metadata)
+from crm_gateway.db.models import METADATA
 from crm_platform.migrations import run_migrations
 
-run_migrations(SQLModel.metadata)
+run_migrations(METADATA)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from pathlib import Path
 
 from alembic import command, context
@@ -34,7 +35,9 @@ def make_revision(migrations_dir: Path, database_url: str, message: str) -> None
     )
 
 
-def _configure(connection: Connection | None, url: str | None, metadata: MetaData) -> None:
+def _configure(
+    connection: Connection | None, url: str | None, metadata: MetaData | Sequence[MetaData]
+) -> None:
     context.configure(
         connection=connection,
         url=url,
@@ -45,7 +48,7 @@ def _configure(connection: Connection | None, url: str | None, metadata: MetaDat
     )
 
 
-def run_migrations(metadata: MetaData) -> None:
+def run_migrations(metadata: MetaData | Sequence[MetaData]) -> None:
     """Body of a service's ``env.py``: run offline (SQL script) or online (async engine)."""
     url = context.config.get_main_option("sqlalchemy.url")
     if context.is_offline_mode():

@@ -4,13 +4,22 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy import Column, DateTime
+from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
 from crm_platform.events.inbox import InboxMessage  # noqa: F401  (part of this schema)
 from crm_platform.events.outbox import OutboxMessage  # noqa: F401  (part of this schema)
 
 
-class Customer(SQLModel, table=True):
+class CustomersModel(SQLModel, registry=registry()):
+    """Base of this service's tables: its own metadata, never shared with another service."""
+
+
+METADATA = [SQLModel.metadata, CustomersModel.metadata]
+"""The schema migrations manage: the platform's outbox and inbox plus this service's tables."""
+
+
+class Customer(CustomersModel, table=True):
     __tablename__ = "customer"
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
@@ -28,7 +37,7 @@ class Customer(SQLModel, table=True):
     version: int = 1
 
 
-class CodeSequence(SQLModel, table=True):
+class CodeSequence(CustomersModel, table=True):
     """Per-scope counters; incremented with an upsert so concurrent creates never collide."""
 
     __tablename__ = "code_sequence"

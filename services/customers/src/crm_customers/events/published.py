@@ -7,8 +7,6 @@ from crm_platform.events import CloudEvent
 SERVICE = "customers"
 CUSTOMER_CREATED = "customer.created"
 
-PUBLISHED_TYPES = [CUSTOMER_CREATED]
-
 
 class CustomerSnapshot(BaseModel):
     """The state other services replicate (event-carried state transfer)."""
@@ -22,6 +20,12 @@ class CustomerSnapshot(BaseModel):
     owner_id: str
     grade: str | None = None
     version: int
+
+
+PAYLOADS: dict[str, type[BaseModel]] = {CUSTOMER_CREATED: CustomerSnapshot}
+"""Every event type this service publishes and its ``data`` model (checked against asyncapi)."""
+
+PUBLISHED_TYPES = list(PAYLOADS)
 
 
 def customer_created(snapshot: CustomerSnapshot, *, actor: str) -> CloudEvent:

@@ -4,13 +4,22 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy import Column, DateTime
+from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
 from crm_platform.events.inbox import InboxMessage  # noqa: F401  (part of this schema)
 from crm_platform.events.outbox import OutboxMessage  # noqa: F401  (part of this schema)
 
 
-class CustomerReplica(SQLModel, table=True):
+class ServiceDeskModel(SQLModel, registry=registry()):
+    """Base of this service's tables: its own metadata, never shared with another service."""
+
+
+METADATA = [SQLModel.metadata, ServiceDeskModel.metadata]
+"""The schema migrations manage: the platform's outbox and inbox plus this service's tables."""
+
+
+class CustomerReplica(ServiceDeskModel, table=True):
     """What this service knows of a customer, kept current from the customers' events."""
 
     __tablename__ = "customer_replica"
