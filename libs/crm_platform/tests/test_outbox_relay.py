@@ -55,3 +55,17 @@ async def test_two_relays_share_the_outbox_without_publishing_twice(bus) -> None
         await asyncio.sleep(0.5)
     assert len(seen) == 120
     assert len({event.id for event in seen}) == 120
+
+
+async def test_published_rows_past_retention_are_pruned(bus) -> None:
+    from datetime import timedelta
+
+    async with bus.observer("thing.happened"):
+        await bus.stage("thing.happened", "old")
+        await bus.relay.drain()
+    bus.relay._retention = timedelta(0)
+    bus.relay._prune_every_seconds = 0
+    await bus.stage("thing.happened", "pending")  # unpublished: must survive pruning
+    await bus.relay._prune_if_due()
+    rows = await bus.outbox()
+    assert [row.published_at for row in rows] == [None]

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
@@ -43,6 +44,7 @@ class ServiceRuntime:
             self.publisher,
             batch_size=s.outbox_batch_size,
             sweep_seconds=s.outbox_sweep_seconds,
+            retention=timedelta(hours=s.outbox_retention_hours),
         )
         if self.handlers:
             self.consumer = EventConsumer(

@@ -44,6 +44,7 @@ class PlatformSettings(BaseSettings):
 
     outbox_sweep_seconds: float = Field(default=2.0, gt=0)
     outbox_batch_size: int = Field(default=200, ge=1)
+    outbox_retention_hours: float = Field(default=168.0, gt=0)
     consumer_prefetch: int = Field(default=64, ge=1)
     consumer_max_attempts: int = Field(default=5, ge=1)
     consumer_retry_delays_ms: list[int] = Field(default=[1000, 5000, 30000, 120000])

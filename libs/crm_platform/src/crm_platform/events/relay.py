@@ -10,9 +10,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from datetime import UTC, datetime
+import time
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, update
+from sqlalchemy import delete, func, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -32,6 +33,8 @@ class OutboxRelay:
         *,
         batch_size: int = 200,
         sweep_seconds: float = 2.0,
+        retention: timedelta = timedelta(days=7),
+        prune_every_seconds: float = 600.0,
     ) -> None:
         self._sessionmaker = sessionmaker
         self._publisher = publisher
@@ -39,6 +42,9 @@ class OutboxRelay:
         self._sweep_seconds = sweep_seconds
         self._wake = asyncio.Event()
         self._drain_lock = asyncio.Lock()
+        self._retention = retention
+        self._prune_every_seconds = prune_every_seconds
+        self._last_prune = 0.0
 
     async def run(self) -> None:
         """Publish until cancelled; never dies on a broker or database error."""
@@ -48,6 +54,7 @@ class OutboxRelay:
                 try:
                     await self.drain()
                     await self._update_backlog()
+                    await self._prune_if_due()
                 except asyncio.CancelledError:
                     raise
                 except Exception:
@@ -111,6 +118,17 @@ class OutboxRelay:
             if failed:
                 log.warning("%d outbox rows not confirmed; will retry", failed)
             return len(sent_ids), len(rows)
+
+    async def _prune_if_due(self) -> None:
+        """Delete rows published longer ago than the retention; they only serve audit."""
+        if time.monotonic() - self._last_prune < self._prune_every_seconds:
+            return
+        self._last_prune = time.monotonic()
+        cutoff = datetime.now(UTC) - self._retention
+        async with self._sessionmaker() as session, session.begin():
+            await session.execute(
+                delete(OutboxMessage).where(col(OutboxMessage.published_at) < cutoff)
+            )
 
     async def _update_backlog(self) -> None:
         async with self._sessionmaker() as session:
