@@ -1,9 +1,12 @@
 """`make run` from the checkout brings all five services up (fixed ports 8000-8004)."""
 
+import asyncio
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
+import uuid
 from pathlib import Path
 
 import httpx
@@ -24,6 +27,11 @@ PORTS = {
 def _port_in_use(port: int) -> bool:
     with socket.socket() as sock:
         return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _sqlite_rows(path: Path, query: str, *args: object) -> list[tuple]:
+    with sqlite3.connect(path) as connection:
+        return connection.execute(query, args).fetchall()
 
 
 @pytest.fixture
@@ -68,6 +76,22 @@ async def test_make_run_starts_every_service(
             listed = await client.get("http://127.0.0.1:8000/api/v1/customers")
             assert listed.status_code == 200, listed.text
             assert listed.json()["total"] == 0
+            created = await client.post(
+                "http://127.0.0.1:8000/api/v1/customers",
+                json={"kind": "individual", "name": "王芳", "industry": "retail"},
+            )
+            assert created.status_code == 201, created.text
+            customer_id = uuid.UUID(created.json()["id"]).hex
+            for service in ("engagement", "service-desk"):  # the SQLite path of the event bus
+                await wait_until(
+                    lambda s=service: asyncio.to_thread(
+                        _sqlite_rows,
+                        tmp_path / f"{s}.db",
+                        "SELECT name FROM customer_replica WHERE id = ?",
+                        customer_id,
+                    ),
+                    message=f"{service} replica on SQLite",
+                )
             for name, port in PORTS.items():
                 metrics = (await client.get(f"http://127.0.0.1:{port}/metrics")).text
                 assert "http_requests_total{" in metrics, name

@@ -124,3 +124,8 @@ async def test_gateway_answers_503_problem_when_customers_is_down(system) -> Non
         assert "customers" in response.json()["detail"]
     finally:
         await customers.start()
+
+
+async def test_gateway_forwards_only_whole_path_segments(system) -> None:
+    async with httpx.AsyncClient(base_url=system.gateway, timeout=10) as client:
+        assert (await client.get("/api/v1/customersXYZ")).status_code == 404

@@ -116,9 +116,8 @@ def _register(upstream: Upstream) -> None:
         return await forward(request, upstream)
 
     handler.__name__ = f"forward_to_{upstream.name.replace('-', '_')}"
-    router.add_api_route(
-        upstream.public_prefix + "{rest:path}", handler, methods=METHODS, include_in_schema=False
-    )
+    for path in (upstream.public_prefix, upstream.public_prefix + "/{rest:path}"):
+        router.add_api_route(path, handler, methods=METHODS, include_in_schema=False)
 
 
 for _upstream in UPSTREAMS:
