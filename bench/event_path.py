@@ -121,9 +121,7 @@ class System:
             self.database_urls[name] = await create_database(db)
             self.database_names[name] = db
         LOG_DIR.mkdir(parents=True, exist_ok=True)
-        self.processes = {
-            name: ServiceProcess(name, env={}, log_dir=LOG_DIR) for name in SERVICES
-        }
+        self.processes = {name: ServiceProcess(name, env={}, log_dir=LOG_DIR) for name in SERVICES}
         shared = {
             "CRM_AMQP_URL": amqp_url,
             "CRM_OUTBOX_SWEEP_SECONDS": OUTBOX_SWEEP_SECONDS,
@@ -149,9 +147,7 @@ class System:
         await wait_until(ready, timeout=60, interval=0.2, message=f"{name} /readyz")
 
     def log_paths(self) -> dict[str, str]:
-        return {
-            n: str(p.log_dir / f"{p.name}-{p.port}.log") for n, p in self.processes.items()
-        }
+        return {n: str(p.log_dir / f"{p.name}-{p.port}.log") for n, p in self.processes.items()}
 
     async def stop(self) -> None:
         """Stop and remove everything; each step runs even if an earlier one failed."""
@@ -190,8 +186,12 @@ class CustomersClient:
         self._client = httpx.AsyncClient(
             base_url=base_url,
             headers={"authorization": f"Bearer {token}"},
+            # uvicorn closes idle keep-alive connections after 5 s; drop ours first so a
+            # POST never lands on a connection the server is closing (httpx.ReadError).
             limits=httpx.Limits(
-                max_connections=connections, max_keepalive_connections=connections
+                max_connections=connections,
+                max_keepalive_connections=connections,
+                keepalive_expiry=2.0,
             ),
             timeout=httpx.Timeout(60.0),
         )
@@ -272,9 +272,7 @@ class ReplicaWatch:
 # --------------------------------------------------------------------------- stage timings
 
 
-async def stage_breakdown(
-    system: System, created: Sequence[Created]
-) -> dict[str, Any]:
+async def stage_breakdown(system: System, created: Sequence[Created]) -> dict[str, Any]:
     """Per-event timestamps from the three databases, joined on customer and event ids.
 
     customer.created_at      start of create_customer (before the code serial is taken)
@@ -392,6 +390,11 @@ async def measure_ours(
         sustained_seconds = drained - first_post
         producer_seconds = posts_done - first_post
         sustained_stages = await stage_breakdown(system, sustained)
+        print(
+            f"  sustained: {sustained_events / sustained_seconds:.1f} events/s "
+            f"({sustained_events / producer_seconds:.1f} creations/s at the API)",
+            flush=True,
+        )
 
         # --- (b) lag at a fixed, open-loop rate ---------------------------
         base = await watch.count()
@@ -424,11 +427,17 @@ def _git_revision() -> str:
     try:
         head = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"],
-            cwd=REPO_ROOT, capture_output=True, text=True, check=True,
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout.strip()
         dirty = subprocess.run(
             ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=REPO_ROOT, capture_output=True, text=True, check=True,
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
@@ -437,23 +446,32 @@ def _git_revision() -> str:
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     started = datetime.now(UTC)
-    print(f"bare ceiling: {args.sustained_events} sustained + {args.lag_rate:g}/s "
-          f"x {args.lag_seconds:g}s ...", flush=True)
+    print(
+        f"bare ceiling: {args.sustained_events} sustained + {args.lag_rate:g}/s "
+        f"x {args.lag_seconds:g}s ...",
+        flush=True,
+    )
     bare = await measure_bare_ceiling(
         sustained_events=args.sustained_events,
         lag_rate=args.lag_rate,
         lag_seconds=args.lag_seconds,
     )
-    print(f"  bare: {bare['sustained_events_per_second']} events/s, "
-          f"lag p99 {bare['lag_ms']['p99']} ms", flush=True)
+    print(
+        f"  bare: {bare['sustained_events_per_second']} events/s, "
+        f"lag p99 {bare['lag_ms']['p99']} ms",
+        flush=True,
+    )
 
     system = System(tag=run_id())
     try:
         print("starting the five services ...", flush=True)
         await system.start()
-        print(f"ours: {args.warmup_events} warm-up + {args.sustained_events} sustained "
-              f"(concurrency {args.concurrency}) + {args.lag_rate:g}/s x {args.lag_seconds:g}s "
-              "...", flush=True)
+        print(
+            f"ours: {args.warmup_events} warm-up + {args.sustained_events} sustained "
+            f"(concurrency {args.concurrency}) + {args.lag_rate:g}/s x {args.lag_seconds:g}s "
+            "...",
+            flush=True,
+        )
         ours = await measure_ours(
             system,
             warmup_events=args.warmup_events,
@@ -469,10 +487,12 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     ratio = ours["sustained_events_per_second"] / bare["sustained_events_per_second"]
     p99 = float(ours["lag_ms"]["p99"])
     checks = {
-        "throughput_ratio": {"value": round(ratio, 3), "target": f">= {TARGET_RATIO}",
-                             "pass": ratio >= TARGET_RATIO},
-        "lag_p99_ms": {"value": p99, "target": f"<= {TARGET_P99_MS}",
-                       "pass": p99 <= TARGET_P99_MS},
+        "throughput_ratio": {
+            "value": round(ratio, 3),
+            "target": f">= {TARGET_RATIO}",
+            "pass": ratio >= TARGET_RATIO,
+        },
+        "lag_p99_ms": {"value": p99, "target": f"<= {TARGET_P99_MS}", "pass": p99 <= TARGET_P99_MS},
     }
     return {
         "benchmark": "event_path",
@@ -535,8 +555,10 @@ def summary(result: dict[str, Any]) -> str:
     for name, stage in ours["sustained_stages_ms"].items():
         if isinstance(stage, dict) and "p50" in stage:
             lines.append(f"    {name:<32} {stage['p50']:>8} / {stage['p99']}")
-    lines.append(f"  HTTP-side rate during sustained phase: "
-                 f"{ours['sustained_http_events_per_second']} creations/s")
+    lines.append(
+        f"  HTTP-side rate during sustained phase: "
+        f"{ours['sustained_http_events_per_second']} creations/s"
+    )
     lines.append(f"\n  overall: {mark[result['pass']]}")
     return "\n".join(lines)
 
@@ -548,8 +570,11 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=32, help="POSTs in flight (a)")
     parser.add_argument("--lag-rate", type=float, default=200.0)
     parser.add_argument("--lag-seconds", type=float, default=10.0)
-    parser.add_argument("--no-uvloop", action="store_true",
-                        help="use asyncio's default loop (the services run on uvloop)")
+    parser.add_argument(
+        "--no-uvloop",
+        action="store_true",
+        help="use asyncio's default loop (the services run on uvloop)",
+    )
     parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
     args = parser.parse_args()
     os.chdir(REPO_ROOT)

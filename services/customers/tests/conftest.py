@@ -17,7 +17,12 @@ from crm_platform.migrations import upgrade
 async def settings(database_factory, amqp_url: str) -> CustomersSettings:
     url = await database_factory("customers")
     await asyncio.to_thread(upgrade, MIGRATIONS_DIR, url)
-    return CustomersSettings(database_url=url, amqp_url=amqp_url, customer_code_prefix="ABC")
+    return CustomersSettings(
+        database_url=url,
+        amqp_url=amqp_url,
+        customer_code_prefix="ABC",
+        relay_enabled=False,  # tests read the outbox itself; the platform tests cover the relay
+    )
 
 
 @pytest.fixture
@@ -41,3 +46,39 @@ async def client(settings: CustomersSettings, token_for) -> AsyncIterator[httpx.
         ) as client:
             client.app = app  # type: ignore[attr-defined]
             yield client
+
+
+@pytest.fixture
+async def as_user(client, token_for):
+    """``as_user("rep-1", "sales_rep")`` → a client speaking for that person."""
+    made = []
+
+    def make(subject: str, *roles: str) -> httpx.AsyncClient:
+        other = httpx.AsyncClient(
+            transport=client._transport,
+            base_url="http://customers",
+            headers=token_for(subject, *roles),
+        )
+        made.append(other)
+        return other
+
+    yield make
+    for other in made:
+        await other.aclose()
+
+
+async def outbox_events(client, routing_key: str | None = None) -> list[dict]:
+    """Events staged by the app, oldest first (the relay is off in these tests)."""
+    import json
+
+    from sqlmodel import col, select
+
+    from crm_platform.events.outbox import OutboxMessage
+
+    runtime = client.app.state.runtime
+    async with runtime.sessionmaker() as session:
+        query = select(OutboxMessage).order_by(col(OutboxMessage.created_at))
+        if routing_key:
+            query = query.where(OutboxMessage.routing_key == routing_key)
+        rows = (await session.exec(query)).all()
+    return [json.loads(row.body) for row in rows]

@@ -2,7 +2,7 @@
 
 from fastapi import FastAPI
 
-from crm_customers.api.routes import router
+from crm_customers.api import contacts, customers, meta
 from crm_customers.events.published import PUBLISHED_TYPES
 from crm_customers.settings import CustomersSettings
 from crm_platform.http.app import create_service_app
@@ -13,6 +13,6 @@ def create_app(settings: CustomersSettings | None = None) -> FastAPI:
     return create_service_app(
         settings,
         title="CRM customers",
-        routers=[router],
+        routers=[customers.router, contacts.router, meta.router],
         published_types=PUBLISHED_TYPES,
     )

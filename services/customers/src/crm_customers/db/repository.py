@@ -1,18 +1,25 @@
 """SQL of the customers service; the domain calls these, routers never do."""
 
 import uuid
+from collections.abc import Sequence
 
-from sqlalchemy import func
+from sqlalchemy import Select, and_, func, or_
+from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from crm_customers.db.models import CodeSequence, Customer
+from crm_customers.db.models import CodeSequence, Contact, Customer, CustomerTag, Industry, Tag
+from crm_customers.domain.search import CustomerFilter, SortKey, escape_like
+
+
+def _dialect(session: AsyncSession) -> str:
+    return session.bind.dialect.name if session.bind is not None else "postgresql"
 
 
 async def next_serial(session: AsyncSession, scope: str) -> int:
     """Atomically take the next number of ``scope`` (row-locked until the caller commits)."""
-    insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
+    insert = postgresql.insert if _dialect(session) == "postgresql" else sqlite.insert
     statement = (
         insert(CodeSequence)
         .values(scope=scope, last_serial=1)
@@ -25,18 +32,217 @@ async def next_serial(session: AsyncSession, scope: str) -> int:
     return int(result.scalar_one())
 
 
-async def get_customer(session: AsyncSession, customer_id: uuid.UUID) -> Customer | None:
-    return await session.get(Customer, customer_id)
+async def get_customer(
+    session: AsyncSession, customer_id: uuid.UUID, *, for_update: bool = False
+) -> Customer | None:
+    if not for_update:
+        return await session.get(Customer, customer_id)
+    query = select(Customer).where(Customer.id == customer_id).with_for_update()
+    return (await session.exec(query)).first()
 
 
-async def list_customers(
-    session: AsyncSession, *, offset: int, limit: int
-) -> tuple[list[Customer], int]:
-    page = await session.exec(
-        select(Customer)
-        .order_by(col(Customer.created_at).desc(), col(Customer.id).desc())
-        .offset(offset)
-        .limit(limit)
+async def get_customer_by_code(session: AsyncSession, code: str) -> Customer | None:
+    return (await session.exec(select(Customer).where(Customer.code == code))).first()
+
+
+async def find_by_credit_code(session: AsyncSession, credit_code: str) -> Customer | None:
+    query = select(Customer).where(Customer.credit_code == credit_code)
+    return (await session.exec(query)).first()
+
+
+async def find_by_id_number_index(session: AsyncSession, index: str) -> Customer | None:
+    query = select(Customer).where(Customer.id_number_index == index)
+    return (await session.exec(query)).first()
+
+
+async def find_similar_names(
+    session: AsyncSession, name: str, normalized: str, threshold: float, exclude: uuid.UUID | None
+) -> list[Customer]:
+    """Live customers whose name looks like ``name`` (trigram similarity on PostgreSQL)."""
+    if _dialect(session) == "postgresql":
+        condition = or_(
+            Customer.name_normalized == normalized,
+            func.similarity(Customer.name, name) >= threshold,
+        )
+    else:
+        condition = col(Customer.name_normalized) == normalized
+    query = select(Customer).where(condition, col(Customer.archived_at).is_(None))
+    if exclude is not None:
+        query = query.where(Customer.id != exclude)
+    return list((await session.exec(query.limit(5))).all())
+
+
+async def find_customers_with_mobiles(
+    session: AsyncSession, mobiles: Sequence[str], exclude: uuid.UUID | None
+) -> list[tuple[Customer, str]]:
+    query = (
+        sa_select(Customer, Contact.mobile)
+        .join(Contact, Contact.customer_id == Customer.id)
+        .where(
+            col(Contact.mobile).in_(list(mobiles)),
+            col(Contact.archived_at).is_(None),
+            col(Customer.archived_at).is_(None),
+        )
+        .limit(5)
     )
-    total = await session.exec(select(func.count()).select_from(Customer))
-    return list(page.all()), int(total.one())
+    if exclude is not None:
+        query = query.where(Customer.id != exclude)
+    return [(row[0], row[1]) for row in (await session.execute(query)).all()]
+
+
+def _filtered(query: Select, flt: CustomerFilter, dialect: str) -> Select:  # type: ignore[type-arg]
+    conditions = []
+    if flt.visible_owner is not None:
+        conditions.append(Customer.owner_id == flt.visible_owner)
+    if flt.archived is False:
+        conditions.append(col(Customer.archived_at).is_(None))
+    elif flt.archived is True:
+        conditions.append(col(Customer.archived_at).is_not(None))
+    if flt.q:
+        term = escape_like(flt.q.strip())
+        conditions.append(
+            or_(
+                col(Customer.code).like(term.upper() + "%", escape="\\"),
+                col(Customer.name).ilike(f"%{term}%", escape="\\"),
+            )
+        )
+    if flt.name:
+        term = flt.name.strip()
+        if flt.fuzzy and dialect == "postgresql":
+            conditions.append(
+                or_(
+                    col(Customer.name).ilike(f"%{escape_like(term)}%", escape="\\"),
+                    func.word_similarity(term, Customer.name) >= 0.4,
+                )
+            )
+        elif flt.fuzzy:
+            # SQLite has no trigrams: the characters of the term, in order, with gaps allowed.
+            pattern = "%" + "%".join(escape_like(ch) for ch in term if not ch.isspace()) + "%"
+            conditions.append(col(Customer.name).ilike(pattern, escape="\\"))
+        else:
+            conditions.append(col(Customer.name).ilike(f"%{escape_like(term)}%", escape="\\"))
+    if flt.code:
+        conditions.append(Customer.code == flt.code.strip().upper())
+    if flt.industries:
+        conditions.append(col(Customer.industry).in_(flt.industries))
+    if flt.lifecycles:
+        conditions.append(col(Customer.lifecycle).in_(flt.lifecycles))
+    if flt.grades:
+        conditions.append(col(Customer.grade).in_(flt.grades))
+    if flt.activity_statuses:
+        conditions.append(col(Customer.activity_status).in_(flt.activity_statuses))
+    if flt.owner_id:
+        conditions.append(Customer.owner_id == flt.owner_id)
+    if flt.created_from:
+        conditions.append(Customer.created_at >= flt.created_from)
+    if flt.created_to:
+        conditions.append(Customer.created_at < flt.created_to)
+    if flt.tags:
+        tagged = (
+            sa_select(CustomerTag.customer_id)
+            .join(Tag, Tag.id == CustomerTag.tag_id)
+            .where(col(Tag.name).in_(flt.tags))
+        )
+        conditions.append(col(Customer.id).in_(tagged))
+    return query.where(and_(*conditions)) if conditions else query
+
+
+_ORDER = {
+    SortKey.CREATED_DESC: (col(Customer.created_at).desc(), col(Customer.id).desc()),
+    SortKey.CREATED_ASC: (col(Customer.created_at).asc(), col(Customer.id).asc()),
+    SortKey.UPDATED_DESC: (col(Customer.updated_at).desc(), col(Customer.id).desc()),
+    SortKey.UPDATED_ASC: (col(Customer.updated_at).asc(), col(Customer.id).asc()),
+    SortKey.NAME_ASC: (col(Customer.name).asc(), col(Customer.id).asc()),
+    SortKey.NAME_DESC: (col(Customer.name).desc(), col(Customer.id).desc()),
+    SortKey.CODE_ASC: (col(Customer.code).asc(),),
+    SortKey.CODE_DESC: (col(Customer.code).desc(),),
+}
+
+
+async def search_customers(
+    session: AsyncSession, flt: CustomerFilter, *, sort: SortKey, offset: int, limit: int
+) -> tuple[list[Customer], int]:
+    dialect = _dialect(session)
+    page_query = _filtered(sa_select(Customer), flt, dialect).order_by(*_ORDER[sort])
+    page = await session.execute(page_query.offset(offset).limit(limit))
+    total = await session.execute(
+        _filtered(sa_select(func.count()).select_from(Customer), flt, dialect)
+    )
+    return list(page.scalars().all()), int(total.scalar_one())
+
+
+async def iterate_customers(
+    session: AsyncSession, flt: CustomerFilter, *, sort: SortKey, batch: int = 1000
+):  # type: ignore[no-untyped-def]
+    """Stream a whole filtered list (export) without loading it at once."""
+    query = _filtered(sa_select(Customer), flt, _dialect(session)).order_by(*_ORDER[sort])
+    result = await session.stream(query.execution_options(yield_per=batch))
+    async for customer in result.scalars():
+        yield customer
+
+
+async def tags_of(
+    session: AsyncSession, customer_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[str]]:
+    if not customer_ids:
+        return {}
+    rows = await session.execute(
+        sa_select(CustomerTag.customer_id, Tag.name)
+        .join(Tag, Tag.id == CustomerTag.tag_id)
+        .where(col(CustomerTag.customer_id).in_(list(customer_ids)))
+        .order_by(Tag.name)
+    )
+    found: dict[uuid.UUID, list[str]] = {cid: [] for cid in customer_ids}
+    for customer_id, name in rows.all():
+        found[customer_id].append(name)
+    return found
+
+
+async def tags_by_name(session: AsyncSession, names: Sequence[str]) -> dict[str, Tag]:
+    if not names:
+        return {}
+    rows = await session.exec(select(Tag).where(col(Tag.name).in_(list(names))))
+    return {tag.name: tag for tag in rows.all()}
+
+
+async def set_customer_tags(
+    session: AsyncSession, customer_id: uuid.UUID, tags: Sequence[Tag]
+) -> None:
+    existing = await session.exec(select(CustomerTag).where(CustomerTag.customer_id == customer_id))
+    for link in existing.all():
+        await session.delete(link)
+    await session.flush()
+    for tag in tags:
+        session.add(CustomerTag(customer_id=customer_id, tag_id=tag.id))
+
+
+async def get_industry(session: AsyncSession, code: str) -> Industry | None:
+    return await session.get(Industry, code)
+
+
+async def list_industries(session: AsyncSession, *, include_inactive: bool) -> list[Industry]:
+    query = select(Industry).order_by(col(Industry.sort_order), col(Industry.code))
+    if not include_inactive:
+        query = query.where(col(Industry.active).is_(True))
+    return list((await session.exec(query)).all())
+
+
+async def list_tags(session: AsyncSession, *, include_inactive: bool) -> list[Tag]:
+    query = select(Tag).order_by(col(Tag.name))
+    if not include_inactive:
+        query = query.where(col(Tag.active).is_(True))
+    return list((await session.exec(query)).all())
+
+
+async def contacts_of(
+    session: AsyncSession, customer_id: uuid.UUID, *, include_archived: bool = False
+) -> list[Contact]:
+    query = select(Contact).where(Contact.customer_id == customer_id)
+    if not include_archived:
+        query = query.where(col(Contact.archived_at).is_(None))
+    query = query.order_by(col(Contact.is_primary).desc(), col(Contact.created_at))
+    return list((await session.exec(query)).all())
+
+
+async def get_contact(session: AsyncSession, contact_id: uuid.UUID) -> Contact | None:
+    return await session.get(Contact, contact_id)

@@ -1,0 +1,122 @@
+"""``Idempotency-Key`` on creates: the same key and body give the first response again; the
+same key with another body is refused. The record is written in the create's own transaction,
+so a key is never remembered for a create that rolled back, and never forgotten for one that
+committed."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Field, SQLModel
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from crm_platform.http.problems import Problem
+
+MAX_KEY_LENGTH = 200
+
+
+class IdempotencyRecord(SQLModel, table=True):
+    __tablename__ = "idempotency_record"
+
+    subject: str = Field(primary_key=True, max_length=100)
+    key: str = Field(primary_key=True, max_length=MAX_KEY_LENGTH)
+    fingerprint: str = Field(max_length=64)
+    status_code: int
+    body: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class IdempotencyKeyReused(Problem):
+    status = 422
+    slug = "idempotency-key-reused"
+
+
+@dataclass(frozen=True)
+class IdempotencyClaim:
+    """One caller's key for one request body."""
+
+    subject: str
+    key: str
+    fingerprint: str
+
+    @classmethod
+    def of(cls, *, subject: str, key: str, method: str, path: str, body: Any) -> IdempotencyClaim:
+        if not key or len(key) > MAX_KEY_LENGTH:
+            raise Problem(
+                f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters.",
+                status=400,
+                slug="invalid-idempotency-key",
+            )
+        canonical = json.dumps(
+            {"method": method, "path": path, "body": body}, sort_keys=True, default=str
+        )
+        return cls(subject, key, hashlib.sha256(canonical.encode()).hexdigest())
+
+
+@dataclass(frozen=True)
+class StoredResponse:
+    status_code: int
+    body: dict[str, Any]
+
+
+async def claim_key(session: AsyncSession, claim: IdempotencyClaim) -> StoredResponse | None:
+    """Inside the create's transaction: the stored response when the key was used before,
+    else reserve the key. A concurrent request with the same key blocks on the reservation
+    until this transaction ends, then receives what it stored."""
+    stored = await find_stored_response(session, claim)
+    if stored is not None:
+        return stored
+    session.add(
+        IdempotencyRecord(
+            subject=claim.subject,
+            key=claim.key,
+            fingerprint=claim.fingerprint,
+            status_code=0,
+            body={},
+            created_at=datetime.now(UTC),
+        )
+    )
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError:
+        stored = await find_stored_response(session, claim)
+        if stored is None:  # the other request rolled back after all
+            raise Problem(
+                "A request with this Idempotency-Key is in progress; retry shortly.",
+                status=409,
+                slug="idempotency-key-in-progress",
+            ) from None
+        return stored
+    return None
+
+
+async def complete_claim(
+    session: AsyncSession, claim: IdempotencyClaim, status_code: int, body: dict[str, Any]
+) -> None:
+    """Store the response of a reserved key, in the same transaction as the create."""
+    record = await session.get(IdempotencyRecord, (claim.subject, claim.key))
+    if record is None:
+        raise RuntimeError("complete_claim without claim_key")
+    record.status_code = status_code
+    record.body = body
+    session.add(record)
+
+
+async def find_stored_response(
+    session: AsyncSession, claim: IdempotencyClaim
+) -> StoredResponse | None:
+    record = await session.get(IdempotencyRecord, (claim.subject, claim.key))
+    if record is None or record.status_code == 0:
+        return None
+    if record.fingerprint != claim.fingerprint:
+        raise IdempotencyKeyReused(
+            "This Idempotency-Key was already used with a different request; use a new key."
+        )
+    return StoredResponse(record.status_code, record.body)

@@ -1,0 +1,160 @@
+"""Routes on customers: validate, delegate to the domain, shape the answer."""
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Request, Response, status
+from fastapi.responses import JSONResponse
+
+from crm_customers.api.dependencies import Context, IfMatch, expected_version
+from crm_customers.api.schemas import (
+    ArchiveRequest,
+    CustomerCreate,
+    CustomerOut,
+    CustomerPage,
+    CustomerPatch,
+)
+from crm_customers.domain import customers
+from crm_customers.domain.enums import ActivityStatus, Grade, Lifecycle
+from crm_customers.domain.search import CustomerFilter, SortKey
+from crm_platform.http.dependencies import SessionDep
+from crm_platform.idempotency import IdempotencyClaim, StoredResponse
+
+router = APIRouter(prefix="/v1/customers", tags=["customers"])
+
+
+def _etag(response: Response, version: int) -> None:
+    response.headers["etag"] = f'"{version}"'
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=CustomerOut)
+async def create_customer(
+    body: CustomerCreate,
+    session: SessionDep,
+    ctx: Context,
+    request: Request,
+    response: Response,
+    idempotency_key: Annotated[str | None, Header(alias="idempotency-key")] = None,
+) -> CustomerOut | JSONResponse:
+    claim = None
+    if idempotency_key is not None:
+        claim = IdempotencyClaim.of(
+            subject=ctx.actor,
+            key=idempotency_key,
+            method="POST",
+            path=request.url.path,
+            body=body.model_dump(mode="json"),
+        )
+    result = await customers.create_customer(
+        session,
+        ctx,
+        body.customer_fields(),
+        [c.model_dump(mode="json") for c in body.contacts],
+        allow_duplicate=body.allow_duplicate,
+        claim=claim,
+        render=lambda view: CustomerOut.of(view).model_dump(mode="json"),
+    )
+    if isinstance(result, StoredResponse):
+        return JSONResponse(
+            result.body, status_code=result.status_code, headers={"idempotent-replay": "true"}
+        )
+    _etag(response, result.customer.version)
+    return CustomerOut.of(result)
+
+
+@router.get("", response_model=CustomerPage)
+async def list_customers(
+    session: SessionDep,
+    ctx: Context,
+    q: Annotated[
+        str | None, Query(max_length=100, description="Code prefix or name substring")
+    ] = None,
+    name: Annotated[str | None, Query(max_length=100)] = None,
+    fuzzy: Annotated[bool, Query(description="Also match similar names")] = False,
+    code: Annotated[str | None, Query(max_length=32)] = None,
+    industry: Annotated[list[str], Query()] = [],  # noqa: B006 (FastAPI copies defaults)
+    lifecycle: Annotated[list[Lifecycle], Query()] = [],  # noqa: B006
+    grade: Annotated[list[Grade], Query()] = [],  # noqa: B006
+    tag: Annotated[list[str], Query()] = [],  # noqa: B006
+    activity_status: Annotated[list[ActivityStatus], Query()] = [],  # noqa: B006
+    owner_id: Annotated[str | None, Query(max_length=64)] = None,
+    created_from: datetime | None = None,
+    created_to: datetime | None = None,
+    archived: Annotated[
+        bool | None, Query(description="true: archived only; omit: live only")
+    ] = False,
+    sort: SortKey = SortKey.CREATED_DESC,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=200)] = 20,
+) -> CustomerPage:
+    flt = CustomerFilter(
+        q=q,
+        name=name,
+        fuzzy=fuzzy,
+        code=code,
+        industries=tuple(industry),
+        lifecycles=tuple(lifecycle),
+        grades=tuple(grade),
+        tags=tuple(tag),
+        activity_statuses=tuple(activity_status),
+        owner_id=owner_id,
+        created_from=created_from,
+        created_to=created_to,
+        archived=archived,
+    )
+    views, total = await customers.search_customers(
+        session, ctx, flt, sort=sort, page=page, page_size=page_size
+    )
+    return CustomerPage(
+        items=[CustomerOut.of(v) for v in views], total=total, page=page, page_size=page_size
+    )
+
+
+@router.get("/{customer_id}", response_model=CustomerOut)
+async def get_customer(
+    customer_id: uuid.UUID, session: SessionDep, ctx: Context, response: Response
+) -> CustomerOut:
+    view = await customers.get_customer(session, ctx, customer_id)
+    _etag(response, view.customer.version)
+    return CustomerOut.of(view)
+
+
+@router.patch("/{customer_id}", response_model=CustomerOut)
+async def update_customer(
+    customer_id: uuid.UUID,
+    body: CustomerPatch,
+    session: SessionDep,
+    ctx: Context,
+    response: Response,
+    if_match: IfMatch = None,
+) -> CustomerOut:
+    view = await customers.update_customer(
+        session,
+        ctx,
+        customer_id,
+        body.changes(),
+        expected_version=expected_version(body.version, if_match),
+    )
+    _etag(response, view.customer.version)
+    return CustomerOut.of(view)
+
+
+@router.post("/{customer_id}/archive", response_model=CustomerOut)
+async def archive_customer(
+    customer_id: uuid.UUID, session: SessionDep, ctx: Context, body: ArchiveRequest | None = None
+) -> CustomerOut:
+    view = await customers.set_archived(
+        session, ctx, customer_id, archived=True, expected_version=body.version if body else None
+    )
+    return CustomerOut.of(view)
+
+
+@router.post("/{customer_id}/restore", response_model=CustomerOut)
+async def restore_customer(
+    customer_id: uuid.UUID, session: SessionDep, ctx: Context, body: ArchiveRequest | None = None
+) -> CustomerOut:
+    view = await customers.set_archived(
+        session, ctx, customer_id, archived=False, expected_version=body.version if body else None
+    )
+    return CustomerOut.of(view)

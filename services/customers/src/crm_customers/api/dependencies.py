@@ -1,0 +1,42 @@
+"""Dependencies of the customers API: the request context and the expected version."""
+
+from functools import lru_cache
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+
+from crm_customers.domain.context import RequestContext
+from crm_customers.settings import CustomersSettings
+from crm_platform.crypto import FieldCipher
+from crm_platform.http.problems import Problem
+from crm_platform.http.security import CurrentIdentity
+
+
+@lru_cache(maxsize=4)
+def _cipher(data_key: str) -> FieldCipher:
+    return FieldCipher(data_key)
+
+
+def request_context(request: Request, identity: CurrentIdentity) -> RequestContext:
+    settings: CustomersSettings = request.app.state.settings
+    return RequestContext(identity=identity, settings=settings, cipher=_cipher(settings.data_key))
+
+
+Context = Annotated[RequestContext, Depends(request_context)]
+IfMatch = Annotated[str | None, Header(alias="if-match", description="The version you read")]
+
+
+def expected_version(body_version: int | None, if_match: str | None) -> int:
+    """DESIGN.md: updates carry the version they were based on, in the body or If-Match."""
+    if body_version is not None:
+        return body_version
+    if if_match:
+        tag = if_match.strip().removeprefix("W/").strip('"')
+        if tag.isdigit():
+            return int(tag)
+        raise Problem('If-Match must hold the record\'s version, e.g. "3".', slug="bad-if-match")
+    raise Problem(
+        "Send the version you read (body field 'version' or If-Match) so no change is lost.",
+        status=428,
+        slug="version-required",
+    )

@@ -1,0 +1,78 @@
+"""Administered lists: industries and tags (admins change them; everyone reads them)."""
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from crm_customers.db import repository
+from crm_customers.db.models import Industry, Tag
+from crm_customers.domain import access
+from crm_customers.domain.context import RequestContext
+from crm_platform.http.problems import Conflict, NotFound
+
+
+async def list_industries(
+    session: AsyncSession, *, include_inactive: bool = False
+) -> list[Industry]:
+    return await repository.list_industries(session, include_inactive=include_inactive)
+
+
+async def list_tags(session: AsyncSession, *, include_inactive: bool = False) -> list[Tag]:
+    return await repository.list_tags(session, include_inactive=include_inactive)
+
+
+async def create_industry(
+    session: AsyncSession, ctx: RequestContext, fields: dict[str, Any]
+) -> Industry:
+    access.ensure_settings_admin(ctx.identity)
+    async with session.begin():
+        if await repository.get_industry(session, fields["code"]) is not None:
+            raise Conflict(f"Industry {fields['code']} already exists.", slug="duplicate-industry")
+        industry = Industry(**fields)
+        session.add(industry)
+    return industry
+
+
+async def update_industry(
+    session: AsyncSession, ctx: RequestContext, code: str, changes: dict[str, Any]
+) -> Industry:
+    access.ensure_settings_admin(ctx.identity)
+    async with session.begin():
+        industry = await repository.get_industry(session, code)
+        if industry is None:
+            raise NotFound(f"No industry {code}.")
+        for field, value in changes.items():
+            setattr(industry, field, value)
+        session.add(industry)
+    return industry
+
+
+async def create_tag(session: AsyncSession, ctx: RequestContext, fields: dict[str, Any]) -> Tag:
+    access.ensure_settings_admin(ctx.identity)
+    try:
+        async with session.begin():
+            tag = Tag(**fields, created_at=datetime.now(UTC))
+            session.add(tag)
+    except IntegrityError:
+        raise Conflict(f"Tag {fields['name']} already exists.", slug="duplicate-tag") from None
+    return tag
+
+
+async def update_tag(
+    session: AsyncSession, ctx: RequestContext, tag_id: uuid.UUID, changes: dict[str, Any]
+) -> Tag:
+    access.ensure_settings_admin(ctx.identity)
+    try:
+        async with session.begin():
+            tag = await session.get(Tag, tag_id)
+            if tag is None:
+                raise NotFound(f"No tag {tag_id}.")
+            for field, value in changes.items():
+                setattr(tag, field, value)
+            session.add(tag)
+    except IntegrityError:
+        raise Conflict(f"Tag {changes.get('name')} already exists.", slug="duplicate-tag") from None
+    return tag
