@@ -72,18 +72,17 @@ async def claim_key(session: AsyncSession, claim: IdempotencyClaim) -> StoredRes
     stored = await find_stored_response(session, claim)
     if stored is not None:
         return stored
-    session.add(
-        IdempotencyRecord(
-            subject=claim.subject,
-            key=claim.key,
-            fingerprint=claim.fingerprint,
-            status_code=0,
-            body={},
-            created_at=datetime.now(UTC),
-        )
+    reservation = IdempotencyRecord(
+        subject=claim.subject,
+        key=claim.key,
+        fingerprint=claim.fingerprint,
+        status_code=0,
+        body={},
+        created_at=datetime.now(UTC),
     )
     try:
-        async with session.begin_nested():
+        async with session.begin_nested():  # only the reservation rolls back on a clash
+            session.add(reservation)
             await session.flush()
     except IntegrityError:
         stored = await find_stored_response(session, claim)

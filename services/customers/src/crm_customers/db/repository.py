@@ -152,18 +152,32 @@ _ORDER = {
     SortKey.CREATED_ASC: (col(Customer.created_at).asc(), col(Customer.id).asc()),
     SortKey.UPDATED_DESC: (col(Customer.updated_at).desc(), col(Customer.id).desc()),
     SortKey.UPDATED_ASC: (col(Customer.updated_at).asc(), col(Customer.id).asc()),
-    SortKey.NAME_ASC: (col(Customer.name).asc(), col(Customer.id).asc()),
-    SortKey.NAME_DESC: (col(Customer.name).desc(), col(Customer.id).desc()),
     SortKey.CODE_ASC: (col(Customer.code).asc(),),
     SortKey.CODE_DESC: (col(Customer.code).desc(),),
 }
+
+
+# Chinese names sort by pinyin on PostgreSQL (ICU collation); SQLite sorts by code point.
+_PINYIN = "zh-x-icu"
+
+
+def _order(sort: SortKey, dialect: str) -> tuple:  # type: ignore[type-arg]
+    if sort in (SortKey.NAME_ASC, SortKey.NAME_DESC):
+        name = col(Customer.name).collate(_PINYIN) if dialect == "postgresql" else col(Customer.name)
+        if sort == SortKey.NAME_ASC:
+            return (name.asc(), col(Customer.id).asc())
+        return (name.desc(), col(Customer.id).desc())
+    return _ORDER[sort]
 
 
 async def search_customers(
     session: AsyncSession, flt: CustomerFilter, *, sort: SortKey, offset: int, limit: int
 ) -> tuple[list[Customer], int]:
     dialect = _dialect(session)
-    page_query = _filtered(sa_select(Customer), flt, dialect).order_by(*_ORDER[sort])
+    ordering = _order(sort, dialect)
+    if flt.fuzzy and flt.name and dialect == "postgresql":  # best matches first
+        ordering = (func.word_similarity(flt.name.strip(), Customer.name).desc(), *ordering)
+    page_query = _filtered(sa_select(Customer), flt, dialect).order_by(*ordering)
     page = await session.execute(page_query.offset(offset).limit(limit))
     total = await session.execute(
         _filtered(sa_select(func.count()).select_from(Customer), flt, dialect)
@@ -175,7 +189,8 @@ async def iterate_customers(
     session: AsyncSession, flt: CustomerFilter, *, sort: SortKey, batch: int = 1000
 ):  # type: ignore[no-untyped-def]
     """Stream a whole filtered list (export) without loading it at once."""
-    query = _filtered(sa_select(Customer), flt, _dialect(session)).order_by(*_ORDER[sort])
+    dialect = _dialect(session)
+    query = _filtered(sa_select(Customer), flt, dialect).order_by(*_order(sort, dialect))
     result = await session.stream(query.execution_options(yield_per=batch))
     async for customer in result.scalars():
         yield customer

@@ -1,0 +1,151 @@
+"""Versions (no lost update), Idempotency-Key (no double create), 200 concurrent creates."""
+
+import asyncio
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from crm_customers.db.models import Customer
+from crm_customers.main import create_app
+from crm_customers.settings import CustomersSettings
+from crm_platform.migrations import upgrade
+
+from .conftest import outbox_events
+
+NEW = {"kind": "enterprise", "name": "深圳市前海微众科技有限公司", "industry": "finance"}
+
+
+async def _count_customers(client) -> int:
+    async with client.app.state.runtime.sessionmaker() as session:
+        return (await session.execute(select(func.count()).select_from(Customer))).scalar_one()
+
+
+async def test_update_with_the_current_version_applies_and_bumps_it(client) -> None:
+    customer = (await client.post("/v1/customers", json=NEW)).json()
+    response = await client.patch(
+        f"/v1/customers/{customer['id']}", json={"version": 1, "remarks": "重点客户"}
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["version"] == 2
+    assert response.headers["etag"] == '"2"'
+    assert [e["data"]["version"] for e in await outbox_events(client, "customer.updated")] == [2]
+
+
+async def test_stale_update_gets_409_and_keeps_the_other_writers_change(client) -> None:
+    customer = (await client.post("/v1/customers", json=NEW)).json()
+    url = f"/v1/customers/{customer['id']}"
+    first = await client.patch(url, json={"version": 1, "remarks": "first writer"})
+    assert first.status_code == 200
+    stale = await client.patch(url, json={"version": 1, "remarks": "second writer"})
+    assert stale.status_code == 409
+    assert stale.json()["type"] == "urn:crm:problem:stale-version"
+    assert stale.json()["current_version"] == 2
+    assert (await client.get(url)).json()["remarks"] == "first writer"
+
+
+async def test_concurrent_updates_with_the_same_version_let_exactly_one_win(client) -> None:
+    customer = (await client.post("/v1/customers", json=NEW)).json()
+    url = f"/v1/customers/{customer['id']}"
+    responses = await asyncio.gather(
+        *(client.patch(url, json={"version": 1, "remarks": f"writer {n}"}) for n in range(8))
+    )
+    assert sorted(r.status_code for r in responses) == [200] + [409] * 7
+    winner = next(r for r in responses if r.status_code == 200).json()
+    assert (await client.get(url)).json()["remarks"] == winner["remarks"]
+
+
+async def test_if_match_carries_the_version_and_missing_version_is_428(client) -> None:
+    customer = (await client.post("/v1/customers", json=NEW)).json()
+    url = f"/v1/customers/{customer['id']}"
+    assert (await client.patch(url, json={"remarks": "x"})).status_code == 428
+    ok = await client.patch(url, json={"remarks": "x"}, headers={"if-match": '"1"'})
+    assert ok.status_code == 200
+    assert (
+        await client.patch(url, json={"remarks": "y"}, headers={"if-match": '"1"'})
+    ).status_code == 409
+
+
+async def test_repeated_create_with_the_same_idempotency_key_creates_one_customer(client) -> None:
+    headers = {"idempotency-key": "order-7f3a"}
+    first = await client.post("/v1/customers", json=NEW, headers=headers)
+    again = await client.post("/v1/customers", json=NEW, headers=headers)
+    assert first.status_code == again.status_code == 201
+    assert again.json() == first.json()
+    assert again.headers["idempotent-replay"] == "true"
+    assert await _count_customers(client) == 1
+    assert len(await outbox_events(client, "customer.created")) == 1
+
+
+async def test_concurrent_requests_with_one_idempotency_key_create_one_customer(client) -> None:
+    headers = {"idempotency-key": "double-click"}
+    body = {**NEW, "allow_duplicate": True}
+    responses = await asyncio.gather(
+        *(client.post("/v1/customers", json=body, headers=headers) for _ in range(5))
+    )
+    assert {r.status_code for r in responses} == {201}
+    assert len({r.json()["id"] for r in responses}) == 1
+    assert await _count_customers(client) == 1
+
+
+async def test_same_idempotency_key_with_another_body_is_refused(client) -> None:
+    headers = {"idempotency-key": "k-1"}
+    assert (await client.post("/v1/customers", json=NEW, headers=headers)).status_code == 201
+    other = await client.post("/v1/customers", json={**NEW, "name": "另一家公司"}, headers=headers)
+    assert other.status_code == 422
+    assert other.json()["type"] == "urn:crm:problem:idempotency-key-reused"
+    assert await _count_customers(client) == 1
+
+
+async def test_idempotency_keys_belong_to_their_caller(client, as_user) -> None:
+    headers = {"idempotency-key": "shared-key"}
+    mine = await client.post("/v1/customers", json=NEW, headers=headers)
+    theirs = await as_user("rep-9", "sales_rep").post(
+        "/v1/customers", json={**NEW, "allow_duplicate": True}, headers=headers
+    )
+    assert theirs.status_code == 201
+    assert theirs.json()["id"] != mine.json()["id"]
+
+
+async def test_200_concurrent_creates_get_200_distinct_codes_on_postgresql(client) -> None:
+    body = {**NEW, "allow_duplicate": True}
+    responses = await asyncio.gather(*(client.post("/v1/customers", json=body) for _ in range(200)))
+    assert [r.status_code for r in responses] == [201] * 200
+    codes = {r.json()["code"] for r in responses}
+    year = datetime.now(UTC).year
+    assert codes == {f"ABC{year}{n:03d}" for n in range(1, 201)}
+
+
+@pytest.fixture
+async def sqlite_client(tmp_path: Path, amqp_url: str, token_for):
+    url = f"sqlite+aiosqlite:///{tmp_path}/customers.db"
+    await asyncio.to_thread(upgrade, Path(__file__).parents[1] / "migrations", url)
+    app = create_app(CustomersSettings(database_url=url, amqp_url=amqp_url, relay_enabled=False))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://c", headers=token_for()
+        ) as client:
+            yield client
+
+
+async def test_200_concurrent_creates_get_200_distinct_codes_on_sqlite(sqlite_client) -> None:
+    body = {**NEW, "allow_duplicate": True}
+    responses = await asyncio.gather(
+        *(sqlite_client.post("/v1/customers", json=body) for _ in range(200))
+    )
+    assert [r.status_code for r in responses] == [201] * 200
+    assert len({r.json()["code"] for r in responses}) == 200
+
+
+async def test_serial_widens_past_999(client) -> None:
+    from crm_customers.db.models import CodeSequence
+    from crm_customers.domain.codes import sequence_scope
+
+    year = datetime.now(UTC).year
+    async with client.app.state.runtime.sessionmaker() as session, session.begin():
+        session.add(CodeSequence(scope=sequence_scope("ABC", year), last_serial=999))
+    created = await client.post("/v1/customers", json=NEW)
+    assert created.json()["code"] == f"ABC{year}1000"
