@@ -137,6 +137,13 @@ def _filtered(query: Select, flt: CustomerFilter, dialect: str) -> Select:  # ty
         conditions.append(Customer.created_at >= flt.created_from)
     if flt.created_to:
         conditions.append(Customer.created_at < flt.created_to)
+    if flt.not_reviewed_since:
+        conditions.append(
+            or_(
+                col(Customer.last_reviewed_at).is_(None),
+                Customer.last_reviewed_at < flt.not_reviewed_since,  # type: ignore[operator]
+            )
+        )
     if flt.tags:
         tagged = (
             sa_select(CustomerTag.customer_id)
@@ -163,7 +170,9 @@ _PINYIN = "zh-x-icu"
 
 def _order(sort: SortKey, dialect: str) -> tuple:  # type: ignore[type-arg]
     if sort in (SortKey.NAME_ASC, SortKey.NAME_DESC):
-        name = col(Customer.name).collate(_PINYIN) if dialect == "postgresql" else col(Customer.name)
+        name = col(Customer.name)
+        if dialect == "postgresql":
+            name = name.collate(_PINYIN)
         if sort == SortKey.NAME_ASC:
             return (name.asc(), col(Customer.id).asc())
         return (name.desc(), col(Customer.id).desc())
