@@ -5,7 +5,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from crm_customers.events import handlers as customers_consumed
 from crm_customers.events import published as customers_published
+from crm_customers.settings import CustomersSettings
 from crm_engagement.events.handlers import HANDLERS as ENGAGEMENT_HANDLERS
 from crm_notifier.events.handlers import HANDLERS as NOTIFIER_HANDLERS
 from crm_service_desk.events.handlers import HANDLERS as SERVICE_DESK_HANDLERS
@@ -13,6 +15,7 @@ from crm_service_desk.events.handlers import HANDLERS as SERVICE_DESK_HANDLERS
 CATALOGUE = yaml.safe_load((Path(__file__).parents[1] / "docs" / "asyncapi.yaml").read_text())
 PUBLISHERS = {"customers": customers_published.PAYLOADS}
 CONSUMERS = {
+    "customers": customers_consumed.build_handlers(CustomersSettings()),
     "engagement": ENGAGEMENT_HANDLERS,
     "service-desk": SERVICE_DESK_HANDLERS,
     "notifier": NOTIFIER_HANDLERS,
@@ -38,7 +41,10 @@ def _resolve(ref: str) -> dict:
 def test_every_published_type_is_catalogued_and_nothing_else() -> None:
     code = {(service, t) for service, payloads in PUBLISHERS.items() for t in payloads}
     assert _operations("send") == code
-    assert set(CATALOGUE["channels"]) == {t for _, t in code}
+    # A channel exists for each type some service publishes or consumes (a consumed type may
+    # come from a service whose publishing is not built yet), and for nothing else.
+    consumed = {t for handlers in CONSUMERS.values() for t in handlers}
+    assert set(CATALOGUE["channels"]) == {t for _, t in code} | consumed
 
 
 def test_every_consumed_type_is_catalogued_and_nothing_else() -> None:
@@ -58,3 +64,16 @@ def test_catalogued_data_schema_matches_the_payload_model(event_type: str, model
     assert set(schema["properties"]) == set(generated["properties"])
     assert set(schema["required"]) == set(generated.get("required", []))
     assert message["payload"]["allOf"][1]["properties"]["type"]["const"] == f"crm.{event_type}"
+
+
+@pytest.mark.parametrize(
+    ("event_type", "reader"),
+    [
+        (customers_consumed.FOLLOWUP_LOGGED, customers_consumed.FollowUpLogged),
+        (customers_consumed.OPPORTUNITY_WON, customers_consumed.OpportunityWon),
+    ],
+)
+def test_catalogue_promises_every_field_a_consumer_requires(event_type: str, reader: type) -> None:
+    message = CATALOGUE["components"]["messages"][event_type]
+    schema = _resolve(message["payload"]["allOf"][1]["properties"]["data"]["$ref"])
+    assert set(reader.model_json_schema()["required"]) <= set(schema["required"])

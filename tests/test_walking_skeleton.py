@@ -7,7 +7,12 @@ import httpx
 
 from crm_platform.testing import fetch, wait_until
 
-NEW = {"kind": "enterprise", "name": "杭州云帆贸易有限公司", "industry": "retail"}
+NEW = {
+    "kind": "enterprise",
+    "name": "杭州云帆贸易有限公司",
+    "industry": "retail",
+    "allow_duplicate": True,
+}
 
 
 async def _replicated(system, service: str, customer_id: str) -> list:

@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import MetaData, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -71,3 +71,15 @@ async def transaction(
     """One unit of work: commits on success, rolls back on any error."""
     async with sessionmaker() as session, session.begin():
         yield session
+
+
+def platform_tables(*models: type) -> MetaData:
+    """Copies of the platform tables a service uses, for its migrations' target metadata.
+
+    The platform's tables all live on ``SQLModel.metadata``; a process that imports several
+    services (tests) would otherwise hand each service every platform table.
+    """
+    metadata = MetaData()
+    for model in models:
+        model.__table__.to_metadata(metadata)  # type: ignore[attr-defined]
+    return metadata

@@ -14,3 +14,21 @@ class CustomersSettings(PlatformSettings):
         default={"admin"}, description="Roles that read sensitive fields unmasked (audited)"
     )
     duplicate_name_similarity: float = Field(default=0.6, gt=0, le=1)
+    search_exact_total_limit: int = Field(
+        default=1000,
+        ge=0,
+        description="Customer lists count matches exactly up to this many; above it the total "
+        "is the database's estimate (PostgreSQL; SQLite always counts)",
+    )
+    import_max_rows: int = Field(default=20_000, ge=1, description="Data rows per import file")
+    import_max_bytes: int = Field(
+        default=20 * 1_048_576,
+        ge=1024,
+        description="Body limit of the import upload only (other routes keep max_body_bytes)",
+    )
+    import_batch_size: int = Field(
+        default=500, ge=1, le=5_000, description="Rows committed per transaction on import"
+    )
+    export_xlsx_max_rows: int = Field(
+        default=200_000, ge=1, le=1_048_575, description="Larger lists export as CSV only"
+    )

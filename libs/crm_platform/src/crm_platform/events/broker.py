@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 
 CONNECT_TIMEOUT_SECONDS = 5.0
 PUBLISH_TIMEOUT_SECONDS = 10.0
+CLOSE_TIMEOUT_SECONDS = 3.0  # a half-dead connection must not hold up shutdown
 
 
 class PublishFailed(Exception):
@@ -136,7 +137,7 @@ class EventPublisher:
         )
         if connection is not None and not connection.is_closed:
             try:
-                await connection.close()
+                await asyncio.wait_for(connection.close(), CLOSE_TIMEOUT_SECONDS)
             except Exception:  # already broken; nothing to save
                 log.debug("closing a broken broker connection failed", exc_info=True)
 

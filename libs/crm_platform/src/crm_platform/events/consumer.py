@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm_platform.events.broker import (
+    CLOSE_TIMEOUT_SECONDS,
     CONNECT_TIMEOUT_SECONDS,
     QueueNames,
     build_message,
@@ -163,7 +164,7 @@ class EventConsumer:
         connection, self._connection = self._connection, None
         if connection is not None and not connection.is_closed:
             try:
-                await connection.close()
+                await asyncio.wait_for(connection.close(), CLOSE_TIMEOUT_SECONDS)
             except Exception:
                 log.debug("closing a broken consumer connection failed", exc_info=True)
 

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import Column, DateTime, Index, Text, event, text
+from sqlalchemy import Column, DateTime, Index, Text, event, insert, text
 from sqlalchemy.orm import Session
 from sqlmodel import Field, SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -61,6 +62,28 @@ def add_event(session: AsyncSession, event_: CloudEvent) -> CloudEvent:
     )
     session.info[_PENDING_FLAG] = True
     return event_
+
+
+async def add_events(session: AsyncSession, events: Sequence[CloudEvent]) -> None:
+    """``add_event`` for many at once (bulk imports): one multi-row INSERT, same transaction."""
+    if not events:
+        return
+    correlation_id, now = correlation_id_var.get(), utcnow()
+    rows = []
+    for event_ in events:
+        if event_.correlationid is None:
+            event_.correlationid = correlation_id
+        rows.append(
+            {
+                "id": event_.id,
+                "routing_key": event_.routing_key,
+                "body": event_.model_dump_json(),
+                "created_at": now,
+                "attempts": 0,
+            }
+        )
+    await session.execute(insert(OutboxMessage), rows)
+    session.info[_PENDING_FLAG] = True
 
 
 class OutboxSignal:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, Depends, FastAPI
@@ -30,8 +30,12 @@ def create_service_app(
     on_startup: Sequence[Hook] = (),
     on_shutdown: Sequence[Hook] = (),
     version: str = "0.1.0",
+    body_limits: Mapping[str, int] | None = None,
 ) -> FastAPI:
-    """Build a service: ``routers`` require the internal token, ``public_routers`` do not."""
+    """Build a service: ``routers`` require the internal token, ``public_routers`` do not.
+
+    ``body_limits`` gives exact paths (uploads) a body limit other than ``max_body_bytes``.
+    """
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -57,6 +61,7 @@ def create_service_app(
         RequestContextMiddleware,
         service=settings.service_name,
         max_body_bytes=settings.max_body_bytes,
+        body_limits=body_limits,
     )
     app.include_router(health_router)
     app.include_router(admin_router)

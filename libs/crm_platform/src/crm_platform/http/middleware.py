@@ -6,6 +6,7 @@ import json
 import logging
 import time
 import uuid
+from collections.abc import Mapping
 
 from fastapi import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -63,10 +64,19 @@ async def _send_problem(
 class RequestContextMiddleware:
     """Gives every request an id, limits its body, and records metrics and an access log."""
 
-    def __init__(self, app: ASGIApp, *, service: str, max_body_bytes: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        service: str,
+        max_body_bytes: int,
+        body_limits: Mapping[str, int] | None = None,
+    ) -> None:
         self.app = app
         self.service = service
         self.max_body_bytes = max_body_bytes
+        # Exact paths allowed another limit (uploads); every other path has max_body_bytes.
+        self.body_limits = dict(body_limits or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -79,17 +89,18 @@ class RequestContextMiddleware:
         method = scope["method"]
         started = time.perf_counter()
         status_holder = {"status": 500}
+        limit = self.body_limits.get(scope.get("path", ""), self.max_body_bytes)
 
         declared = _header(scope, b"content-length")
         try:
-            if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
+            if declared is not None and declared.isdigit() and int(declared) > limit:
                 status_holder["status"] = 413
                 await _send_problem(
                     send,
                     413,
                     "body-too-large",
                     "Request body too large",
-                    f"The body exceeds the limit of {self.max_body_bytes} bytes.",
+                    f"The body exceeds the limit of {limit} bytes.",
                     request_id,
                 )
                 return
@@ -102,8 +113,8 @@ class RequestContextMiddleware:
                 message = await receive()
                 if message["type"] == "http.request":
                     received += len(message.get("body", b""))
-                    if received > self.max_body_bytes:
-                        raise _BodyTooLarge(self.max_body_bytes)
+                    if received > limit:
+                        raise _BodyTooLarge(limit)
                 return message
 
             async def send_with_id(message: Message) -> None:
@@ -126,7 +137,7 @@ class RequestContextMiddleware:
                         413,
                         "body-too-large",
                         "Request body too large",
-                        f"The body exceeds the limit of {self.max_body_bytes} bytes.",
+                        f"The body exceeds the limit of {limit} bytes.",
                         request_id,
                     )
         finally:

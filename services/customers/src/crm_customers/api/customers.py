@@ -1,12 +1,13 @@
 """Routes on customers: validate, delegate to the domain, shape the answer."""
 
 import uuid
-from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 
+from crm_customers.api.approvals import ChangeRequestOut, PendingKeyChange
+from crm_customers.api.customer_filter import customer_filter
 from crm_customers.api.dependencies import Context, IfMatch, expected_version
 from crm_customers.api.schemas import (
     ArchiveRequest,
@@ -16,7 +17,7 @@ from crm_customers.api.schemas import (
     CustomerPatch,
 )
 from crm_customers.domain import customers
-from crm_customers.domain.enums import ActivityStatus, Grade, Lifecycle
+from crm_customers.domain.change_requests import ChangeRequestView
 from crm_customers.domain.search import CustomerFilter, SortKey
 from crm_platform.http.dependencies import SessionDep
 from crm_platform.idempotency import IdempotencyClaim, StoredResponse
@@ -67,47 +68,20 @@ async def create_customer(
 async def list_customers(
     session: SessionDep,
     ctx: Context,
-    q: Annotated[
-        str | None, Query(max_length=100, description="Code prefix or name substring")
-    ] = None,
-    name: Annotated[str | None, Query(max_length=100)] = None,
-    fuzzy: Annotated[bool, Query(description="Also match similar names")] = False,
-    code: Annotated[str | None, Query(max_length=32)] = None,
-    industry: Annotated[list[str], Query()] = [],  # noqa: B006 (FastAPI copies defaults)
-    lifecycle: Annotated[list[Lifecycle], Query()] = [],  # noqa: B006
-    grade: Annotated[list[Grade], Query()] = [],  # noqa: B006
-    tag: Annotated[list[str], Query()] = [],  # noqa: B006
-    activity_status: Annotated[list[ActivityStatus], Query()] = [],  # noqa: B006
-    owner_id: Annotated[str | None, Query(max_length=64)] = None,
-    created_from: datetime | None = None,
-    created_to: datetime | None = None,
-    archived: Annotated[
-        bool | None, Query(description="true: archived only; omit: live only")
-    ] = False,
+    flt: Annotated[CustomerFilter, Depends(customer_filter)],
     sort: SortKey = SortKey.CREATED_DESC,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=200)] = 20,
 ) -> CustomerPage:
-    flt = CustomerFilter(
-        q=q,
-        name=name,
-        fuzzy=fuzzy,
-        code=code,
-        industries=tuple(industry),
-        lifecycles=tuple(lifecycle),
-        grades=tuple(grade),
-        tags=tuple(tag),
-        activity_statuses=tuple(activity_status),
-        owner_id=owner_id,
-        created_from=created_from,
-        created_to=created_to,
-        archived=archived,
-    )
-    views, total = await customers.search_customers(
+    found = await customers.list_customers(
         session, ctx, flt, sort=sort, page=page, page_size=page_size
     )
     return CustomerPage(
-        items=[CustomerOut.of(v) for v in views], total=total, page=page, page_size=page_size
+        items=[CustomerOut.of(v) for v in found.views],
+        total=found.total,
+        total_exact=found.total_exact,
+        page=page,
+        page_size=page_size,
     )
 
 
@@ -120,7 +94,17 @@ async def get_customer(
     return CustomerOut.of(view)
 
 
-@router.patch("/{customer_id}", response_model=CustomerOut)
+@router.patch(
+    "/{customer_id}",
+    response_model=CustomerOut,
+    responses={
+        202: {
+            "model": PendingKeyChange,
+            "description": "Key fields of a won customer wait for approval in a change request; "
+            "the other fields are applied",
+        }
+    },
+)
 async def update_customer(
     customer_id: uuid.UUID,
     body: CustomerPatch,
@@ -128,14 +112,28 @@ async def update_customer(
     ctx: Context,
     response: Response,
     if_match: IfMatch = None,
-) -> CustomerOut:
+) -> CustomerOut | JSONResponse:
     view = await customers.update_customer(
         session,
         ctx,
         customer_id,
         body.changes(),
         expected_version=expected_version(body.version, if_match),
+        change_reason=body.change_reason,
     )
+    if view.change_request is not None:
+        request = ChangeRequestView(view.change_request, view.customer)
+        pending = PendingKeyChange(
+            customer=CustomerOut.of(view), change_request=ChangeRequestOut.of(request)
+        )
+        return JSONResponse(
+            pending.model_dump(mode="json"),
+            status_code=status.HTTP_202_ACCEPTED,
+            headers={
+                "etag": f'"{view.customer.version}"',
+                "location": f"/v1/change-requests/{view.change_request.id}",
+            },
+        )
     _etag(response, view.customer.version)
     return CustomerOut.of(view)
 

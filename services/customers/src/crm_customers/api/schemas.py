@@ -183,6 +183,9 @@ class CustomerCreate(_CustomerFields):
 class CustomerPatch(_CustomerFields):
     version: int | None = Field(default=None, ge=1, description="Or send If-Match")
     kind: CustomerKind | None = None
+    change_reason: Text | None = Field(
+        default=None, description="Why, if key fields of a won customer need approval"
+    )
 
     @model_validator(mode="after")
     def _required_stay_set(self) -> Self:
@@ -193,7 +196,9 @@ class CustomerPatch(_CustomerFields):
         return self
 
     def changes(self) -> dict[str, Any]:
-        data = self.model_dump(mode="json", exclude_unset=True, exclude={"version"})
+        data = self.model_dump(
+            mode="json", exclude_unset=True, exclude={"version", "change_reason"}
+        )
         if "referred_by" in data:
             data["referred_by"] = self.referred_by
         return data
@@ -223,6 +228,7 @@ class CustomerOut(BaseModel):
     owner_id: str
     created_by: str
     review_status: str
+    merged_into: uuid.UUID | None = Field(default=None, description="Set on a merged duplicate")
     created_at: datetime
     updated_at: datetime
     last_reviewed_at: datetime | None
@@ -242,5 +248,10 @@ class CustomerOut(BaseModel):
 class CustomerPage(BaseModel):
     items: list[CustomerOut]
     total: int
+    total_exact: bool = Field(
+        default=True,
+        description="False when more customers match than are counted exactly "
+        "(CRM_SEARCH_EXACT_TOTAL_LIMIT); total is then the database's estimate",
+    )
     page: int
     page_size: int

@@ -8,16 +8,20 @@ from sqlalchemy import JSON, Column, DateTime, Index, Integer, String, text
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
-from crm_platform.events.inbox import InboxMessage  # noqa: F401  (part of this schema)
-from crm_platform.events.outbox import OutboxMessage  # noqa: F401  (part of this schema)
-from crm_platform.idempotency import IdempotencyRecord  # noqa: F401  (part of this schema)
+from crm_platform.db import platform_tables
+from crm_platform.events.inbox import InboxMessage
+from crm_platform.events.outbox import OutboxMessage
+from crm_platform.idempotency import IdempotencyRecord
 
 
 class CustomersModel(SQLModel, registry=registry()):
     """Base of this service's tables: its own metadata, never shared with another service."""
 
 
-METADATA = [SQLModel.metadata, CustomersModel.metadata]
+METADATA = [
+    platform_tables(OutboxMessage, InboxMessage, IdempotencyRecord),
+    CustomersModel.metadata,
+]
 """The schema migrations manage: the platform's tables plus this service's."""
 
 
@@ -35,6 +39,15 @@ class Customer(CustomersModel, table=True):
     __tablename__ = "customer"
     __table_args__ = (
         Index("ix_customer_owner_lifecycle", "owner_id", "lifecycle", "created_at"),
+        Index(  # owner lists and their counts answered from the index alone
+            "ix_customer_live_owner_lifecycle",
+            "owner_id",
+            "lifecycle",
+            "created_at",
+            "id",
+            postgresql_where=text("archived_at IS NULL"),
+            sqlite_where=text("archived_at IS NULL"),
+        ),
         Index(
             "ix_customer_name_trgm",
             "name",
@@ -142,3 +155,11 @@ class CodeSequence(CustomersModel, table=True):
 
     scope: str = Field(primary_key=True, max_length=64)
     last_serial: int = 0
+
+
+# Feature tables register on CustomersModel's metadata when imported; last, as they import it.
+from crm_customers.db import (  # noqa: E402
+    approval_models,  # noqa: F401
+    grading_models,  # noqa: F401
+    import_models,  # noqa: F401
+)

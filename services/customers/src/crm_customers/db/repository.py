@@ -3,13 +3,14 @@
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import Select, and_, func, or_
+from sqlalchemy import Select, and_, func, literal, or_, text
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm_customers.db.models import CodeSequence, Contact, Customer, CustomerTag, Industry, Tag
+from crm_customers.db.search_sql import estimated_rows, name_contains
 from crm_customers.domain.search import CustomerFilter, SortKey, escape_like
 
 
@@ -60,10 +61,13 @@ async def find_similar_names(
 ) -> list[Customer]:
     """Live customers whose name looks like ``name`` (trigram similarity on PostgreSQL)."""
     if _dialect(session) == "postgresql":
-        condition = or_(
-            Customer.name_normalized == normalized,
-            func.similarity(Customer.name, name) >= threshold,
+        # The % operator (unlike similarity() >= x) is answered by the trigram index; its
+        # threshold is a setting, scoped here to this transaction.
+        await session.execute(
+            text("SELECT set_config('pg_trgm.similarity_threshold', :threshold, true)"),
+            {"threshold": str(threshold)},
         )
+        condition = or_(Customer.name_normalized == normalized, col(Customer.name).op("%")(name))
     else:
         condition = col(Customer.name_normalized) == normalized
     query = select(Customer).where(condition, col(Customer.archived_at).is_(None))
@@ -90,6 +94,17 @@ async def find_customers_with_mobiles(
     return [(row[0], row[1]) for row in (await session.execute(query)).all()]
 
 
+FUZZY_WORD_SIMILARITY = 0.4
+
+
+async def _set_fuzzy_threshold(session: AsyncSession) -> None:
+    """The threshold of the ``<%`` operator, for this transaction only."""
+    await session.execute(
+        text("SELECT set_config('pg_trgm.word_similarity_threshold', :threshold, true)"),
+        {"threshold": str(FUZZY_WORD_SIMILARITY)},
+    )
+
+
 def _filtered(query: Select, flt: CustomerFilter, dialect: str) -> Select:  # type: ignore[type-arg]
     conditions = []
     if flt.visible_owner is not None:
@@ -99,11 +114,11 @@ def _filtered(query: Select, flt: CustomerFilter, dialect: str) -> Select:  # ty
     elif flt.archived is True:
         conditions.append(col(Customer.archived_at).is_not(None))
     if flt.q:
-        term = escape_like(flt.q.strip())
+        term = flt.q.strip()
         conditions.append(
             or_(
-                col(Customer.code).like(term.upper() + "%", escape="\\"),
-                col(Customer.name).ilike(f"%{term}%", escape="\\"),
+                col(Customer.code).like(escape_like(term.upper()) + "%", escape="\\"),
+                name_contains(term, dialect),
             )
         )
     if flt.name:
@@ -112,7 +127,8 @@ def _filtered(query: Select, flt: CustomerFilter, dialect: str) -> Select:  # ty
             conditions.append(
                 or_(
                     col(Customer.name).ilike(f"%{escape_like(term)}%", escape="\\"),
-                    func.word_similarity(term, Customer.name) >= 0.4,
+                    # word_similarity(term, name) >= threshold, answered by the trigram index
+                    literal(term).op("<%", is_comparison=True)(Customer.name),
                 )
             )
         elif flt.fuzzy:
@@ -120,7 +136,7 @@ def _filtered(query: Select, flt: CustomerFilter, dialect: str) -> Select:  # ty
             pattern = "%" + "%".join(escape_like(ch) for ch in term if not ch.isspace()) + "%"
             conditions.append(col(Customer.name).ilike(pattern, escape="\\"))
         else:
-            conditions.append(col(Customer.name).ilike(f"%{escape_like(term)}%", escape="\\"))
+            conditions.append(name_contains(term, dialect))
     if flt.code:
         conditions.append(Customer.code == flt.code.strip().upper())
     if flt.industries:
@@ -131,6 +147,8 @@ def _filtered(query: Select, flt: CustomerFilter, dialect: str) -> Select:  # ty
         conditions.append(col(Customer.grade).in_(flt.grades))
     if flt.activity_statuses:
         conditions.append(col(Customer.activity_status).in_(flt.activity_statuses))
+    if flt.review_statuses:
+        conditions.append(col(Customer.review_status).in_(flt.review_statuses))
     if flt.owner_id:
         conditions.append(Customer.owner_id == flt.owner_id)
     if flt.created_from:
@@ -141,7 +159,7 @@ def _filtered(query: Select, flt: CustomerFilter, dialect: str) -> Select:  # ty
         conditions.append(
             or_(
                 col(Customer.last_reviewed_at).is_(None),
-                Customer.last_reviewed_at < flt.not_reviewed_since,  # type: ignore[operator]
+                col(Customer.last_reviewed_at) < flt.not_reviewed_since,
             )
         )
     if flt.tags:
@@ -182,16 +200,48 @@ def _order(sort: SortKey, dialect: str) -> tuple:  # type: ignore[type-arg]
 async def search_customers(
     session: AsyncSession, flt: CustomerFilter, *, sort: SortKey, offset: int, limit: int
 ) -> tuple[list[Customer], int]:
+    """One page and the exact number of matches."""
+    customers, total, _ = await page_customers(
+        session, flt, sort=sort, offset=offset, limit=limit, exact_total_up_to=None
+    )
+    return customers, total
+
+
+async def page_customers(
+    session: AsyncSession,
+    flt: CustomerFilter,
+    *,
+    sort: SortKey,
+    offset: int,
+    limit: int,
+    exact_total_up_to: int | None,
+) -> tuple[list[Customer], int, bool]:
+    """One page, the number of matches and whether that number is exact.
+
+    Counting visits every matching row (~5 µs each at a million customers), so on PostgreSQL
+    with ``exact_total_up_to`` set, matches are counted only up to that many; beyond it the
+    total is the planner's estimate (no rows read) and flagged as not exact. A short page
+    needs no count at all: it is the last one.
+    """
     dialect = _dialect(session)
     ordering = _order(sort, dialect)
     if flt.fuzzy and flt.name and dialect == "postgresql":  # best matches first
+        await _set_fuzzy_threshold(session)
         ordering = (func.word_similarity(flt.name.strip(), Customer.name).desc(), *ordering)
     page_query = _filtered(sa_select(Customer), flt, dialect).order_by(*ordering)
-    page = await session.execute(page_query.offset(offset).limit(limit))
-    total = await session.execute(
-        _filtered(sa_select(func.count()).select_from(Customer), flt, dialect)
-    )
-    return list(page.scalars().all()), int(total.scalar_one())
+    customers = list((await session.execute(page_query.offset(offset).limit(limit))).scalars())
+    if len(customers) < limit and (customers or offset == 0):
+        return customers, offset + len(customers), True
+    if exact_total_up_to is None or dialect != "postgresql":
+        counted = _filtered(sa_select(func.count()).select_from(Customer), flt, dialect)
+        return customers, int((await session.execute(counted)).scalar_one()), True
+    matches = _filtered(sa_select(Customer.id), flt, dialect)
+    bounded = matches.limit(exact_total_up_to + 1).subquery()
+    counted = (await session.execute(sa_select(func.count()).select_from(bounded))).scalar_one()
+    if counted <= exact_total_up_to:
+        return customers, int(counted), True
+    estimate = await estimated_rows(session, matches)
+    return customers, max(estimate, exact_total_up_to + 1, offset + len(customers)), False
 
 
 async def iterate_customers(
@@ -200,6 +250,8 @@ async def iterate_customers(
     """Stream a whole filtered list (export) without loading it at once."""
     dialect = _dialect(session)
     query = _filtered(sa_select(Customer), flt, dialect).order_by(*_order(sort, dialect))
+    if flt.fuzzy and flt.name and dialect == "postgresql":
+        await _set_fuzzy_threshold(session)
     result = await session.stream(query.execution_options(yield_per=batch))
     async for customer in result.scalars():
         yield customer

@@ -51,6 +51,15 @@ def ensure_can_write(identity: Identity, owner_id: str, customer_ref: object) ->
     raise Forbidden("Your role can read customers but not change them.")
 
 
+def ensure_can_set_grade(identity: Identity, current: str | None, new: str | None) -> None:
+    """SPEC §1: a grade comes from an evaluation or from a manager, never from a rep's edit."""
+    if new != current and not can_write_any(identity):
+        raise Forbidden(
+            "A sales rep cannot set a grade by hand: evaluate the customer "
+            "(POST /v1/customers/{id}/evaluations) or ask a sales manager."
+        )
+
+
 def ensure_approver(identity: Identity) -> None:
     if not identity.roles & APPROVERS:
         raise Forbidden("Only a sales manager or an admin may decide on this.")

@@ -3,7 +3,7 @@ so a request either applies entirely, events included, or not at all."""
 
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -51,6 +51,7 @@ class CustomerView:
     customer: Customer
     tags: list[str]
     id_number: str | None
+    change_request: Any = None  # the ChangeRequest an update filed instead of applying key fields
 
 
 def snapshot_of(customer: Customer, tags: Sequence[str]) -> ev.CustomerSnapshot:
@@ -72,9 +73,19 @@ def snapshot_of(customer: Customer, tags: Sequence[str]) -> ev.CustomerSnapshot:
 
 
 def stage(
-    session: AsyncSession, ctx: RequestContext, routing_key: str, payload: Any, subject: uuid.UUID
+    session: AsyncSession,
+    ctx: RequestContext,
+    routing_key: str,
+    payload: Any,
+    subject: uuid.UUID,
+    *,
+    causation_id: str | None = None,
 ) -> None:
-    add_event(session, ev.build_event(routing_key, payload, subject=str(subject), actor=ctx.actor))
+    """Stage an event in the open transaction; ``causation_id``: the event that caused it."""
+    event = ev.build_event(
+        routing_key, payload, subject=str(subject), actor=ctx.actor, causation_id=causation_id
+    )
+    add_event(session, event)
 
 
 def _masked_view(customer: Customer, tags: list[str], ctx: RequestContext) -> CustomerView:
@@ -206,6 +217,7 @@ async def create_customer(
     id_number = fields.pop("id_number", None)
     owner_id = fields.pop("owner_id", None) or ctx.actor
     access.ensure_can_create(ctx.identity, owner_id)
+    access.ensure_can_set_grade(ctx.identity, None, fields.get("grade"))
     now = datetime.now(UTC)
     async with session.begin():
         if claim is not None and (stored := await claim_key(session, claim)) is not None:
@@ -276,6 +288,40 @@ async def get_customer(
         return await _revealed_view(session, customer, tags, ctx)
 
 
+@dataclass(frozen=True)
+class CustomerList:
+    """One page of a customer list; ``total_exact`` is False when ``total`` is an estimate."""
+
+    views: list[CustomerView]
+    total: int
+    total_exact: bool
+
+
+async def list_customers(
+    session: AsyncSession,
+    ctx: RequestContext,
+    flt: CustomerFilter,
+    *,
+    sort: SortKey,
+    page: int,
+    page_size: int,
+) -> CustomerList:
+    """A page of the customers this caller may see (GET /v1/customers). Its total is exact up to
+    ``settings.search_exact_total_limit`` matches and estimated above (PostgreSQL): an exact
+    count would read every match, ~100 ms for a broad name term at a million customers."""
+    scoped = CustomerFilter(**{**flt.__dict__, "visible_owner": access.owner_scope(ctx.identity)})
+    customers, total, exact = await repository.page_customers(
+        session,
+        scoped,
+        sort=sort,
+        offset=(page - 1) * page_size,
+        limit=page_size,
+        exact_total_up_to=ctx.settings.search_exact_total_limit,
+    )
+    tags = await repository.tags_of(session, [c.id for c in customers])
+    return CustomerList([_masked_view(c, tags[c.id], ctx) for c in customers], total, exact)
+
+
 async def search_customers(
     session: AsyncSession,
     ctx: RequestContext,
@@ -285,6 +331,7 @@ async def search_customers(
     page: int,
     page_size: int,
 ) -> tuple[list[CustomerView], int]:
+    """A page of the customers this caller may see, with the exact number of matches."""
     scoped = CustomerFilter(**{**flt.__dict__, "visible_owner": access.owner_scope(ctx.identity)})
     customers, total = await repository.search_customers(
         session, scoped, sort=sort, offset=(page - 1) * page_size, limit=page_size
@@ -319,15 +366,33 @@ async def update_customer(
     changes: dict[str, Any],
     *,
     expected_version: int,
+    change_reason: str | None = None,
 ) -> CustomerView:
-    """Apply ``changes``; key fields of a won customer are left to a change request."""
+    """Apply ``changes``; key fields of a won customer are left to a change request
+    (``view.change_request``), the other fields apply at once."""
+    from crm_customers.domain import change_requests  # approvals build on customers
+
     changes = dict(changes)
     async with session.begin():
         customer = await load_visible(session, ctx, customer_id, for_update=True)
         access.ensure_can_write(ctx.identity, customer.owner_id, customer_id)
         ensure_version(customer, expected_version)
-        view = await apply_changes(session, ctx, customer, changes, reason="manual")
-    return view
+        if "grade" in changes:
+            access.ensure_can_set_grade(ctx.identity, customer.grade, changes["grade"])
+        held = change_requests.held_key_changes(customer, changes)
+        if not held:
+            return await apply_changes(session, ctx, customer, changes, reason="manual")
+        request = await change_requests.request_key_changes(
+            session, ctx, customer, held, reason=change_reason
+        )
+        # Key fields not held are unchanged values: leave them out so nothing is rewritten.
+        rest = {f: v for f, v in changes.items() if f not in held and f not in KEY_FIELDS}
+        if rest:
+            view = await apply_changes(session, ctx, customer, rest, reason="manual")
+        else:
+            tags = (await repository.tags_of(session, [customer.id]))[customer.id]
+            view = _masked_view(customer, tags, ctx)
+        return replace(view, change_request=request)
 
 
 async def apply_changes(
@@ -377,7 +442,7 @@ async def apply_changes(
     await flush_versioned(session, customer.version)
     tags = (await repository.tags_of(session, [customer.id]))[customer.id]
     snapshot = snapshot_of(customer, tags)
-    stage(session, ctx, ev.CUSTOMER_UPDATED, snapshot, customer.id)
+    stage(session, ctx, ev.CUSTOMER_UPDATED, snapshot, customer.id, causation_id=causation_id)
     if customer.lifecycle != previous_lifecycle:
         stage(
             session,
@@ -391,6 +456,7 @@ async def apply_changes(
                 cause_event_id=causation_id,
             ),
             customer.id,
+            causation_id=causation_id,
         )
     return _masked_view(customer, tags, ctx)
 

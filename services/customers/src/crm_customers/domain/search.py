@@ -28,9 +28,11 @@ class CustomerFilter:
     grades: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
     activity_statuses: tuple[str, ...] = ()
+    review_statuses: tuple[str, ...] = ()  # new-record review: pending / approved / rejected
     owner_id: str | None = None
     created_from: datetime | None = None
     created_to: datetime | None = None
+    not_reviewed_since: datetime | None = None  # quarterly review: never or before this instant
     archived: bool | None = False  # False: live only, True: archived only, None: both
     visible_owner: str | None = None  # set from the caller's role, never from the query
     extra: dict[str, str] = field(default_factory=dict)

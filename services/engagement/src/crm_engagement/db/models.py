@@ -7,15 +7,16 @@ from sqlalchemy import Column, DateTime
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
-from crm_platform.events.inbox import InboxMessage  # noqa: F401  (part of this schema)
-from crm_platform.events.outbox import OutboxMessage  # noqa: F401  (part of this schema)
+from crm_platform.db import platform_tables
+from crm_platform.events.inbox import InboxMessage
+from crm_platform.events.outbox import OutboxMessage
 
 
 class EngagementModel(SQLModel, registry=registry()):
     """Base of this service's tables: its own metadata, never shared with another service."""
 
 
-METADATA = [SQLModel.metadata, EngagementModel.metadata]
+METADATA = [platform_tables(OutboxMessage, InboxMessage), EngagementModel.metadata]
 """The schema migrations manage: the platform's outbox and inbox plus this service's tables."""
 
 

@@ -1,8 +1,7 @@
 """Tables owned by the gateway (users, roles and API keys arrive with the identity issue)."""
 
-from sqlmodel import SQLModel
+from crm_platform.db import platform_tables
+from crm_platform.events.outbox import OutboxMessage
 
-from crm_platform.events.outbox import OutboxMessage  # noqa: F401  (part of this schema)
-
-METADATA = [SQLModel.metadata]
+METADATA = [platform_tables(OutboxMessage)]
 """The schema migrations manage (only the platform's tables so far)."""

@@ -1,9 +1,8 @@
 """Tables owned by the notifier service (for now the platform's outbox and inbox)."""
 
-from sqlmodel import SQLModel
+from crm_platform.db import platform_tables
+from crm_platform.events.inbox import InboxMessage
+from crm_platform.events.outbox import OutboxMessage
 
-from crm_platform.events.inbox import InboxMessage  # noqa: F401  (part of this schema)
-from crm_platform.events.outbox import OutboxMessage  # noqa: F401  (part of this schema)
-
-METADATA = [SQLModel.metadata]
+METADATA = [platform_tables(OutboxMessage, InboxMessage)]
 """The schema migrations manage (only the platform's tables so far)."""
