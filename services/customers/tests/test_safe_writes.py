@@ -149,3 +149,10 @@ async def test_serial_widens_past_999(client) -> None:
         session.add(CodeSequence(scope=sequence_scope("ABC", year), last_serial=999))
     created = await client.post("/v1/customers", json=NEW)
     assert created.json()["code"] == f"ABC{year}1000"
+
+
+async def test_concurrent_creates_with_one_credit_code_create_one_customer(client) -> None:
+    body = {**NEW, "credit_code": "91350100M000100Y43", "allow_duplicate": True}
+    responses = await asyncio.gather(*(client.post("/v1/customers", json=body) for _ in range(6)))
+    assert sorted(r.status_code for r in responses) == [201] + [409] * 5
+    assert await _count_customers(client) == 1

@@ -18,19 +18,38 @@ def _dialect(session: AsyncSession) -> str:
     return session.bind.dialect.name if session.bind is not None else "postgresql"
 
 
-async def next_serial(session: AsyncSession, scope: str) -> int:
-    """Atomically take the next number of ``scope`` (row-locked until the caller commits)."""
-    insert = postgresql.insert if _dialect(session) == "postgresql" else sqlite.insert
-    statement = (
+def _take_serial_statement(dialect: str):  # type: ignore[no-untyped-def]
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return (
         insert(CodeSequence)
-        .values(scope=scope, last_serial=1)
         .on_conflict_do_update(
             index_elements=["scope"], set_={"last_serial": CodeSequence.last_serial + 1}
         )
         .returning(CodeSequence.last_serial)
     )
-    result = await session.execute(statement)
-    return int(result.scalar_one())
+
+
+async def take_serial_now(session: AsyncSession, scope: str) -> int | None:
+    """On PostgreSQL, take the next number of ``scope`` in its own short transaction.
+
+    Call it before the caller's transaction holds a connection (two at once per request can
+    starve the pool). Concurrent creates then never queue behind each other's counter lock; a
+    create that fails afterwards leaves a gap, which the spec accepts (duplicates it does
+    not). Returns None on SQLite, which serialises writers anyway: use ``next_serial`` there.
+    """
+    if _dialect(session) != "postgresql" or session.bind is None:
+        return None
+    async with session.bind.connect() as connection:
+        statement = _take_serial_statement("postgresql").values(scope=scope, last_serial=1)
+        serial = int((await connection.execute(statement)).scalar_one())
+        await connection.commit()
+    return serial
+
+
+async def next_serial(session: AsyncSession, scope: str) -> int:
+    """Take the next number of ``scope`` inside the caller's transaction (locked until it ends)."""
+    statement = _take_serial_statement(_dialect(session)).values(scope=scope, last_serial=1)
+    return int((await session.execute(statement)).scalar_one())
 
 
 async def get_customer(

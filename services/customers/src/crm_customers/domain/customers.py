@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -219,6 +220,8 @@ async def create_customer(
     access.ensure_can_create(ctx.identity, owner_id)
     access.ensure_can_set_grade(ctx.identity, None, fields.get("grade"))
     now = datetime.now(UTC)
+    scope = sequence_scope(ctx.settings.customer_code_prefix, now.year)
+    serial = await repository.take_serial_now(session, scope)
     async with session.begin():
         if claim is not None and (stored := await claim_key(session, claim)) is not None:
             return stored
@@ -235,9 +238,8 @@ async def create_customer(
             raise_if_soft_duplicates(
                 await find_soft_duplicates(session, ctx, name=fields["name"], mobiles=mobiles)
             )
-        serial = await repository.next_serial(
-            session, sequence_scope(ctx.settings.customer_code_prefix, now.year)
-        )
+        if serial is None:
+            serial = await repository.next_serial(session, scope)
         customer = Customer(
             **fields,
             code=format_customer_code(ctx.settings.customer_code_prefix, now.year, serial),
@@ -255,7 +257,14 @@ async def create_customer(
             updated_at=now,
         )
         session.add(customer)
-        await session.flush()
+        try:
+            await session.flush()
+        except IntegrityError as exc:  # another create took the same identifier meanwhile
+            raise Conflict(
+                "A customer with the same credit code or ID number was created at the same "
+                "moment; search for it before creating again.",
+                slug="duplicate-identifier",
+            ) from exc
         await repository.set_customer_tags(session, customer.id, tags)
         from crm_customers.domain.contacts import add_contacts  # contacts build on customers
 
