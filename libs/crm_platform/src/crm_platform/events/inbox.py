@@ -22,16 +22,22 @@ class InboxMessage(SQLModel, table=True):
     received_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
 
 
+# Built once per dialect: this runs for every consumed event.
+_RECORD = {
+    "postgresql": postgresql.insert(InboxMessage).on_conflict_do_nothing(index_elements=["id"]),
+    "sqlite": sqlite.insert(InboxMessage).on_conflict_do_nothing(index_elements=["id"]),
+}
+
+
 async def record_in_inbox(session: AsyncSession, event_: CloudEvent) -> bool:
     """Insert the event id; False when it was already there (a redelivery)."""
     dialect = session.bind.dialect.name if session.bind else "postgresql"
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     values = {
         "id": event_.id,
         "type": event_.type,
         "source": event_.source,
         "received_at": datetime.now(UTC),
     }
-    statement = insert(InboxMessage).values(**values).on_conflict_do_nothing(index_elements=["id"])
-    result = await session.execute(statement)
+    connection = await session.connection()  # Core, not the ORM's bulk-insert path
+    result = await connection.execute(_RECORD[dialect], values)
     return bool(result.rowcount)

@@ -45,6 +45,7 @@ class OutboxRelay:
         self._retention = retention
         self._prune_every_seconds = prune_every_seconds
         self._last_prune = 0.0
+        self._last_backlog_count = 0.0
 
     async def run(self) -> None:
         """Publish until cancelled; never dies on a broker or database error."""
@@ -53,7 +54,7 @@ class OutboxRelay:
             while True:
                 try:
                     await self.drain()
-                    await self._update_backlog()
+                    await self._update_backlog_if_due()
                     await self._prune_if_due()
                 except asyncio.CancelledError:
                     raise
@@ -129,6 +130,13 @@ class OutboxRelay:
             await session.execute(
                 delete(OutboxMessage).where(col(OutboxMessage.published_at) < cutoff)
             )
+
+    async def _update_backlog_if_due(self) -> None:
+        """Count the backlog at most once per sweep interval, not after every commit."""
+        if time.monotonic() - self._last_backlog_count < self._sweep_seconds:
+            return
+        self._last_backlog_count = time.monotonic()
+        await self._update_backlog()
 
     async def _update_backlog(self) -> None:
         async with self._sessionmaker() as session:

@@ -68,6 +68,8 @@ async def add_contacts(
     session: AsyncSession, ctx: RequestContext, customer: Customer, contacts: list[dict[str, Any]]
 ) -> list[Contact]:
     """Inside the caller's transaction; the first contact of a customer becomes primary."""
+    if not contacts:
+        return []
     existing = await repository.contacts_of(session, customer.id)
     created: list[Contact] = []
     now = datetime.now(UTC)

@@ -12,7 +12,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm_customers.db import repository
-from crm_customers.db.models import Contact, Customer, Tag
+from crm_customers.db.models import Contact, Customer, CustomerTag, Tag
 from crm_customers.domain import access
 from crm_customers.domain.codes import format_customer_code, sequence_scope
 from crm_customers.domain.context import RequestContext
@@ -265,7 +265,8 @@ async def create_customer(
                 "moment; search for it before creating again.",
                 slug="duplicate-identifier",
             ) from exc
-        await repository.set_customer_tags(session, customer.id, tags)
+        for tag in tags:  # a new customer has no links to replace
+            session.add(CustomerTag(customer_id=customer.id, tag_id=tag.id))
         from crm_customers.domain.contacts import add_contacts  # contacts build on customers
 
         await add_contacts(session, ctx, customer, contacts)

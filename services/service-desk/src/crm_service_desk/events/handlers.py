@@ -4,6 +4,7 @@ import uuid
 from datetime import UTC, datetime
 
 from pydantic import BaseModel, ConfigDict
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm_platform.events import CloudEvent
@@ -23,11 +24,10 @@ class CustomerState(BaseModel):
 
 
 async def on_customer_created(session: AsyncSession, event: CloudEvent) -> None:
+    """Upsert the replica in one statement; an older state never overwrites a newer one."""
     state = CustomerState.model_validate(event.data)
-    replica = await session.get(CustomerReplica, state.id)
-    if replica is not None and replica.source_version >= state.version:
-        return  # an equal or newer state is already here
     values = {
+        "id": state.id,
         "code": state.code,
         "name": state.name,
         "owner_id": state.owner_id,
@@ -37,11 +37,16 @@ async def on_customer_created(session: AsyncSession, event: CloudEvent) -> None:
         "source_event_time": event.time,
         "replicated_at": datetime.now(UTC),
     }
-    if replica is None:
-        session.add(CustomerReplica(id=state.id, **values))
-    else:
-        for field, value in values.items():
-            setattr(replica, field, value)
+    table = CustomerReplica.__table__
+    insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
+    statement = insert(table).values(values)
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[table.c.id],
+            set_={k: statement.excluded[k] for k in values if k != "id"},
+            where=table.c.source_version < statement.excluded.source_version,
+        )
+    )
 
 
 HANDLERS = {"customer.created": on_customer_created}
