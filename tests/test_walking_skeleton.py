@@ -134,3 +134,19 @@ async def test_gateway_answers_503_problem_when_customers_is_down(system) -> Non
 async def test_gateway_forwards_only_whole_path_segments(system) -> None:
     async with httpx.AsyncClient(base_url=system.gateway, timeout=10) as client:
         assert (await client.get("/api/v1/customersXYZ")).status_code == 404
+
+
+async def test_imports_pass_through_the_gateway_beyond_the_default_body_limit(system) -> None:
+    header = "客户名称,客户类型,所属行业,备注\n"
+    remark = "需求" * 100
+    rows = "".join(f"网关导入测试{n:05d}有限公司,企业,制造业,{remark}\n" for n in range(3000))
+    body = (header + rows).encode()
+    assert len(body) > 1_048_576  # larger than any other route accepts
+    async with httpx.AsyncClient(base_url=system.gateway, timeout=60) as client:
+        response = await client.post(
+            "/api/v1/customers/imports",
+            params={"dry_run": "true"},
+            files={"file": ("customers.csv", body, "text/csv")},
+        )
+    assert response.status_code == 200, response.text
+    assert response.json()["counts"]["valid"] == 3000

@@ -13,3 +13,5 @@ class GatewaySettings(PlatformSettings):
     upstream_connect_timeout_seconds: float = Field(default=2.0, gt=0)
     upstream_timeout_seconds: float = Field(default=15.0, gt=0)
     upstream_max_connections: int = Field(default=200, ge=1)
+    import_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
+    import_timeout_seconds: float = Field(default=120.0, gt=0)

@@ -29,6 +29,7 @@ HOP_BY_HOP = {
     "authorization",
 }
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+IMPORTS_PATH = "/api/v1/customers/imports"  # uploads: a larger body and a longer wait
 
 router = APIRouter(tags=["gateway"])
 
@@ -80,6 +81,10 @@ async def forward(request: Request, upstream: Upstream) -> Response:
         headers=_forward_headers(request, settings),
         content=await request.body(),
     )
+    if request.url.path == IMPORTS_PATH:
+        outbound.extensions["timeout"] = httpx.Timeout(
+            settings.import_timeout_seconds, connect=settings.upstream_connect_timeout_seconds
+        ).as_dict()
     try:
         upstream_response = await client.send(outbound, stream=True)
     except httpx.TimeoutException:
