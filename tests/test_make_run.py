@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from crm_platform.testing import wait_until
+from crm_platform.testing import create_vhost, delete_vhost, wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
 PORTS = {
@@ -35,15 +35,23 @@ def _sqlite_rows(path: Path, query: str, *args: object) -> list[tuple]:
 
 
 @pytest.fixture
+def own_vhost(run_tag: str):
+    """Its own vhost: the session's end-to-end services consume from the run's vhost."""
+    name = f"crm-test-{run_tag}-make-run"
+    yield create_vhost(name)
+    delete_vhost(name)
+
+
+@pytest.fixture
 def free_standard_ports() -> None:
     busy = [port for port in PORTS.values() if _port_in_use(port)]
     assert not busy, f"ports {busy} are taken: stop the running `make run` before the suite"
 
 
 async def test_make_run_starts_every_service(
-    free_standard_ports, amqp_url: str, tmp_path: Path
+    free_standard_ports, own_vhost: str, tmp_path: Path
 ) -> None:
-    env = {**os.environ, "CRM_AMQP_URL": amqp_url, "CRM_LOG_LEVEL": "WARNING"}
+    env = {**os.environ, "CRM_AMQP_URL": own_vhost, "CRM_LOG_LEVEL": "WARNING"}
     for name in PORTS:
         env[f"CRM_{name.upper().replace('-', '_')}_DATABASE_URL"] = (
             f"sqlite+aiosqlite:///{tmp_path}/{name}.db"

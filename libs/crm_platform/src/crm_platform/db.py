@@ -7,7 +7,8 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import MetaData, event
+from sqlalchemy import MetaData, Table, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -84,3 +85,27 @@ def platform_tables(*models: type) -> MetaData:
     for model in models:
         model.__table__.to_metadata(metadata)  # type: ignore[attr-defined]
     return metadata
+
+
+async def upsert_if_newer(
+    session: AsyncSession,
+    table: Table,
+    values: dict[str, Any],
+    *,
+    key: str = "id",
+    version: str = "source_version",
+) -> None:
+    """Insert a replica row, or update it only when ``values`` carries a newer version.
+
+    One statement, so replicas kept from events stay cheap and never go back in time when
+    events arrive out of order.
+    """
+    insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
+    statement = insert(table).values(values)
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[table.c[key]],
+            set_={name: statement.excluded[name] for name in values if name != key},
+            where=table.c[version] < statement.excluded[version],
+        )
+    )

@@ -3,7 +3,7 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 
 from crm_customers.api.approvals import ChangeRequestOut, PendingKeyChange
@@ -20,7 +20,8 @@ from crm_customers.domain import customers
 from crm_customers.domain.change_requests import ChangeRequestView
 from crm_customers.domain.search import CustomerFilter, SortKey
 from crm_platform.http.dependencies import SessionDep
-from crm_platform.idempotency import IdempotencyClaim, StoredResponse
+from crm_platform.http.idempotency import IdempotencyKey, claim_for, replay
+from crm_platform.idempotency import StoredResponse
 
 router = APIRouter(prefix="/v1/customers", tags=["customers"])
 
@@ -36,17 +37,9 @@ async def create_customer(
     ctx: Context,
     request: Request,
     response: Response,
-    idempotency_key: Annotated[str | None, Header(alias="idempotency-key")] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> CustomerOut | JSONResponse:
-    claim = None
-    if idempotency_key is not None:
-        claim = IdempotencyClaim.of(
-            subject=ctx.actor,
-            key=idempotency_key,
-            method="POST",
-            path=request.url.path,
-            body=body.model_dump(mode="json"),
-        )
+    claim = claim_for(request, ctx.actor, idempotency_key, body)
     result = await customers.create_customer(
         session,
         ctx,
@@ -57,9 +50,7 @@ async def create_customer(
         render=lambda view: CustomerOut.of(view).model_dump(mode="json"),
     )
     if isinstance(result, StoredResponse):
-        return JSONResponse(
-            result.body, status_code=result.status_code, headers={"idempotent-replay": "true"}
-        )
+        return replay(result)
     _etag(response, result.customer.version)
     return CustomerOut.of(result)
 

@@ -5,7 +5,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Self
 
-from fastapi import APIRouter, Header, Query, Request, status
+from fastapi import APIRouter, Query, Request, status
 from fastapi.responses import JSONResponse
 from pydantic import (
     BaseModel,
@@ -20,7 +20,8 @@ from crm_customers.api.dependencies import Context, IfMatch, expected_version
 from crm_customers.domain import grading, scoring
 from crm_customers.domain.enums import Grade, Recommendation
 from crm_platform.http.dependencies import SessionDep
-from crm_platform.idempotency import IdempotencyClaim, StoredResponse
+from crm_platform.http.idempotency import IdempotencyKey, claim_for, replay
+from crm_platform.idempotency import StoredResponse
 
 router = APIRouter(tags=["grading"])
 
@@ -281,17 +282,9 @@ async def evaluate_customer(
     session: SessionDep,
     ctx: Context,
     request: Request,
-    idempotency_key: Annotated[str | None, Header(alias="idempotency-key")] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> EvaluationOut | JSONResponse:
-    claim = None
-    if idempotency_key is not None:
-        claim = IdempotencyClaim.of(
-            subject=ctx.actor,
-            key=idempotency_key,
-            method="POST",
-            path=request.url.path,
-            body=body.model_dump(mode="json"),
-        )
+    claim = claim_for(request, ctx.actor, idempotency_key, body)
     result = await grading.evaluate_customer(
         session,
         ctx,
@@ -301,9 +294,7 @@ async def evaluate_customer(
         render=lambda view: EvaluationOut.of(view).model_dump(mode="json"),
     )
     if isinstance(result, StoredResponse):
-        return JSONResponse(
-            result.body, status_code=result.status_code, headers={"idempotent-replay": "true"}
-        )
+        return replay(result)
     return EvaluationOut.of(result)
 
 

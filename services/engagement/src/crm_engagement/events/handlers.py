@@ -4,10 +4,10 @@ import uuid
 from datetime import UTC, datetime
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm_engagement.db.models import CustomerReplica
+from crm_platform.db import upsert_if_newer
 from crm_platform.events import CloudEvent
 
 
@@ -37,16 +37,7 @@ async def on_customer_created(session: AsyncSession, event: CloudEvent) -> None:
         "source_event_time": event.time,
         "replicated_at": datetime.now(UTC),
     }
-    table = CustomerReplica.__table__
-    insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
-    statement = insert(table).values(values)
-    await session.execute(
-        statement.on_conflict_do_update(
-            index_elements=[table.c.id],
-            set_={k: statement.excluded[k] for k in values if k != "id"},
-            where=table.c.source_version < statement.excluded.source_version,
-        )
-    )
+    await upsert_if_newer(session, CustomerReplica.__table__, values)
 
 
 HANDLERS = {"customer.created": on_customer_created}
