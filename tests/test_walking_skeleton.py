@@ -150,3 +150,27 @@ async def test_imports_pass_through_the_gateway_beyond_the_default_body_limit(sy
         )
     assert response.status_code == 200, response.text
     assert response.json()["counts"]["valid"] == 3000
+
+
+async def test_replicas_follow_updates_and_owner_transfers(system) -> None:
+    async with httpx.AsyncClient(base_url=system.gateway, timeout=10) as client:
+        customer = (await client.post("/api/v1/customers", json=NEW)).json()
+        renamed = await client.patch(
+            f"/api/v1/customers/{customer['id']}", json={"version": 1, "lifecycle": "intent"}
+        )
+        assert renamed.status_code == 200, renamed.text
+        moved = await client.post(
+            "/api/v1/customers/transfer",
+            json={"customer_ids": [customer["id"]], "to_owner_id": "rep-successor"},
+        )
+        assert moved.status_code == 200, moved.text
+
+    async def followed(service: str) -> bool:
+        rows = await _replicated(system, service, customer["id"])
+        return bool(rows) and (rows[0]["owner_id"], rows[0]["lifecycle"]) == (
+            "rep-successor",
+            "intent",
+        )
+
+    for service in ("engagement", "service-desk"):
+        await wait_until(lambda s=service: followed(s), message=f"{service} replica to follow")

@@ -23,9 +23,13 @@ class CustomerState(BaseModel):
     version: int = 0
 
 
-async def on_customer_created(session: AsyncSession, event: CloudEvent) -> None:
-    """Upsert the replica in one statement; an older state never overwrites a newer one."""
-    state = CustomerState.model_validate(event.data)
+async def replicate_customer(session: AsyncSession, event: CloudEvent) -> None:
+    """Upsert the replica in one statement; an older state never overwrites a newer one.
+
+    ``customer.created``/``updated``/``archived``/``restored`` carry the customer's state as
+    ``data``; ``customer.owner_changed`` nests it under ``data.customer``.
+    """
+    state = CustomerState.model_validate(event.data.get("customer", event.data))
     values = {
         "id": state.id,
         "code": state.code,
@@ -40,4 +44,11 @@ async def on_customer_created(session: AsyncSession, event: CloudEvent) -> None:
     await upsert_if_newer(session, CustomerReplica.__table__, values)
 
 
-HANDLERS = {"customer.created": on_customer_created}
+REPLICATED_FROM = (
+    "customer.created",
+    "customer.updated",
+    "customer.owner_changed",
+    "customer.archived",
+    "customer.restored",
+)
+HANDLERS = dict.fromkeys(REPLICATED_FROM, replicate_customer)
