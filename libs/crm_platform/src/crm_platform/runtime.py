@@ -21,6 +21,8 @@ from crm_platform.settings import PlatformSettings
 
 log = logging.getLogger(__name__)
 
+STOP_TIMEOUT_SECONDS = 10.0
+
 
 @dataclass
 class ServiceRuntime:
@@ -67,11 +69,22 @@ class ServiceRuntime:
             self._tasks.append(asyncio.create_task(self.relay.run(), name="outbox-relay"))
 
     async def stop(self) -> None:
+        if self.consumer is not None:
+            self.consumer.stop()
         for task in self._tasks:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        if self._tasks:
+            _, stuck = await asyncio.wait(self._tasks, timeout=STOP_TIMEOUT_SECONDS)
+            for task in stuck:
+                log.warning(
+                    "%s did not stop within %ss; abandoning it",
+                    task.get_name(),
+                    STOP_TIMEOUT_SECONDS,
+                )
+            for task in self._tasks:
+                if task.done() and not task.cancelled():
+                    with contextlib.suppress(Exception):
+                        task.result()
         self._tasks.clear()
         await self.publisher.close()
         await self.engine.dispose()

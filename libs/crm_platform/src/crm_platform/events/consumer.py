@@ -106,6 +106,8 @@ class EventConsumer:
         self._reconnect_seconds = reconnect_seconds
         self._connection: AbstractConnection | None = None
         self._ready = asyncio.Event()
+        self._stopping = False
+        self._closed = asyncio.Event()
 
     @property
     def is_connected(self) -> bool:
@@ -114,15 +116,24 @@ class EventConsumer:
     async def wait_ready(self) -> None:
         await self._ready.wait()
 
+    def stop(self) -> None:
+        """Ask ``run`` to end. Cancelling alone is not enough: a cancel that lands while
+        aio-pika is connecting can be swallowed, and ``run`` would then wait forever."""
+        self._stopping = True
+        self._closed.set()
+
     async def run(self) -> None:
-        """Consume until cancelled, reconnecting with backoff after every loss."""
+        """Consume until stopped or cancelled, reconnecting with backoff after every loss."""
         backoff = self._reconnect_seconds
-        while True:
-            closed = asyncio.Event()
+        while not self._stopping:
+            closed = self._closed = asyncio.Event()
             try:
                 await self._connect_and_consume(closed)
                 backoff = self._reconnect_seconds
-                await closed.wait()
+                if not self._stopping:
+                    await closed.wait()
+                if self._stopping:
+                    break
                 log.warning("consumer connection closed; reconnecting")
             except asyncio.CancelledError:
                 await self._close()
@@ -134,6 +145,9 @@ class EventConsumer:
             await self._close()
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, 30.0)
+        self._ready.clear()
+        BROKER_CONNECTED.labels(role="consumer").set(0)
+        await self._close()
 
     async def _connect_and_consume(self, closed: asyncio.Event) -> None:
         connection = await aio_pika.connect(self._url, timeout=CONNECT_TIMEOUT_SECONDS)
