@@ -31,7 +31,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit
 
 import aio_pika
@@ -342,12 +342,13 @@ class ReplicaConsumer:
                 await message.nack(requeue=True)
 
 
-async def _closed_loop(
-    create: Callable[[], Awaitable[ProducedEvent]], count: int, concurrency: int
-) -> list[ProducedEvent]:
-    """``concurrency`` workers creating ``count`` events back to back."""
+T = TypeVar("T")
+
+
+async def closed_loop(create: Callable[[], Awaitable[T]], count: int, concurrency: int) -> list[T]:
+    """``concurrency`` workers creating ``count`` events back to back (shared with event_path)."""
     todo = iter(range(count))
-    produced: list[ProducedEvent] = []
+    produced: list[T] = []
 
     async def worker() -> None:
         for _ in todo:
@@ -357,14 +358,14 @@ async def _closed_loop(
     return produced
 
 
-async def _open_loop(
-    create: Callable[[], Awaitable[ProducedEvent]], rate: float, seconds: float
-) -> tuple[list[ProducedEvent], float]:
+async def open_loop(
+    create: Callable[[], Awaitable[T]], rate: float, seconds: float
+) -> tuple[list[T], float]:
     """Start one event every 1/rate s regardless of completions (no coordinated
     omission). Returns the events and the worst start lateness in seconds."""
     count = round(rate * seconds)
     start = time.perf_counter()
-    tasks: list[asyncio.Task[ProducedEvent]] = []
+    tasks: list[asyncio.Task[T]] = []
     worst_lateness = 0.0
     for i in range(count):
         due = start + i / rate
@@ -499,12 +500,12 @@ async def measure_bare_ceiling(
 
         # --- warm-up (excluded) -------------------------------------------
         tracker.start_phase(WARMUP_EVENTS)
-        await _closed_loop(producer.create_customer, WARMUP_EVENTS, PRODUCER_CONCURRENCY)
+        await closed_loop(producer.create_customer, WARMUP_EVENTS, PRODUCER_CONCURRENCY)
         await tracker.wait_drained()
 
         # --- (a) sustained throughput -------------------------------------
         tracker.start_phase(sustained_events)
-        sustained = await _closed_loop(
+        sustained = await closed_loop(
             producer.create_customer, sustained_events, PRODUCER_CONCURRENCY
         )
         produced_done = time.perf_counter()
@@ -516,7 +517,7 @@ async def measure_bare_ceiling(
         # --- (b) lag at a fixed, open-loop rate ---------------------------
         lag_count = round(lag_rate * lag_seconds)
         tracker.start_phase(lag_count)
-        lag_events, worst_lateness = await _open_loop(
+        lag_events, worst_lateness = await open_loop(
             producer.create_customer, lag_rate, lag_seconds
         )
         await tracker.wait_drained()

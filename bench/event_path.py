@@ -39,7 +39,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -52,7 +52,7 @@ if str(BENCH_DIR) not in sys.path:  # `python bench/event_path.py` and `python -
 
 import asyncpg  # noqa: E402
 import httpx  # noqa: E402
-from bare_path import measure_bare_ceiling  # noqa: E402
+from bare_path import closed_loop, measure_bare_ceiling, open_loop  # noqa: E402
 
 from crm_platform.identity import mint_internal_token  # noqa: E402
 from crm_platform.settings import DEV_INTERNAL_TOKEN_SECRET  # noqa: E402
@@ -343,40 +343,6 @@ class CustomersClient:
 
     async def aclose(self) -> None:
         await self._client.aclose()
-
-
-async def closed_loop(
-    create: Callable[[], Awaitable[Created]], count: int, concurrency: int
-) -> list[Created]:
-    """``concurrency`` workers creating ``count`` customers back to back."""
-    todo = iter(range(count))
-    created: list[Created] = []
-
-    async def worker() -> None:
-        for _ in todo:
-            created.append(await create())
-
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return created
-
-
-async def open_loop(
-    create: Callable[[], Awaitable[Created]], rate: float, seconds: float
-) -> tuple[list[Created], float]:
-    """Start one creation every 1/rate s regardless of completions (no coordinated
-    omission). Returns the creations and the worst start lateness in seconds."""
-    count = round(rate * seconds)
-    start = time.perf_counter()
-    tasks: list[asyncio.Task[Created]] = []
-    worst_lateness = 0.0
-    for i in range(count):
-        due = start + i / rate
-        delay = due - time.perf_counter()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        worst_lateness = max(worst_lateness, time.perf_counter() - due)
-        tasks.append(asyncio.create_task(create()))
-    return list(await asyncio.gather(*tasks)), worst_lateness
 
 
 class ReplicaWatch:

@@ -199,13 +199,26 @@ def _ensure_not_own(ctx: RequestContext, request: ChangeRequest) -> None:
         )
 
 
-def _close(request: ChangeRequest, ctx: RequestContext, status: str, reason: str | None) -> None:
+async def _close(
+    session: AsyncSession,
+    ctx: RequestContext,
+    request: ChangeRequest,
+    customer: Customer,
+    status: str,
+    reason: str | None,
+    routing_key: str,
+) -> ChangeRequestView:
+    """End a pending request with its decision and stage the event that announces it."""
     now = datetime.now(UTC)
     request.status = status
     request.decided_by = ctx.actor
     request.decided_at = now
     request.decision_reason = reason
     request.updated_at = now
+    session.add(request)
+    await session.flush()
+    stage(session, ctx, routing_key, snapshot_of_request(request, customer), request.id)
+    return ChangeRequestView(request, customer)
 
 
 async def get_change_request(
@@ -262,12 +275,15 @@ async def approve(
         await apply_changes(
             session, ctx, customer, dict(request.changes), reason="change_request_approved"
         )
-        _close(request, ctx, ChangeRequestStatus.APPROVED, reason)
-        session.add(request)
-        await session.flush()
-        snapshot = snapshot_of_request(request, customer)
-        stage(session, ctx, ev.CHANGE_REQUEST_APPROVED, snapshot, request.id)
-        return ChangeRequestView(request, customer)
+        return await _close(
+            session,
+            ctx,
+            request,
+            customer,
+            ChangeRequestStatus.APPROVED,
+            reason,
+            ev.CHANGE_REQUEST_APPROVED,
+        )
 
 
 async def reject(
@@ -284,12 +300,15 @@ async def reject(
         request, customer = await _load_request(session, ctx, request_id, for_update=True)
         _ensure_pending(request, expected_version)
         _ensure_not_own(ctx, request)
-        _close(request, ctx, ChangeRequestStatus.REJECTED, reason)
-        session.add(request)
-        await session.flush()
-        snapshot = snapshot_of_request(request, customer)
-        stage(session, ctx, ev.CHANGE_REQUEST_REJECTED, snapshot, request.id)
-        return ChangeRequestView(request, customer)
+        return await _close(
+            session,
+            ctx,
+            request,
+            customer,
+            ChangeRequestStatus.REJECTED,
+            reason,
+            ev.CHANGE_REQUEST_REJECTED,
+        )
 
 
 async def withdraw(
@@ -305,9 +324,12 @@ async def withdraw(
         if request.requested_by != ctx.actor:
             raise Forbidden("Only the person who requested a change may withdraw it.")
         _ensure_pending(request, expected_version)
-        _close(request, ctx, ChangeRequestStatus.WITHDRAWN, None)
-        session.add(request)
-        await session.flush()
-        snapshot = snapshot_of_request(request, customer)
-        stage(session, ctx, ev.CHANGE_REQUEST_WITHDRAWN, snapshot, request.id)
-        return ChangeRequestView(request, customer)
+        return await _close(
+            session,
+            ctx,
+            request,
+            customer,
+            ChangeRequestStatus.WITHDRAWN,
+            None,
+            ev.CHANGE_REQUEST_WITHDRAWN,
+        )
