@@ -14,6 +14,7 @@ from crm_customers.domain.customers import (
     ensure_version,
     find_soft_duplicates,
     flush_versioned,
+    load_for_change,
     load_visible,
     raise_if_soft_duplicates,
     stage,
@@ -103,8 +104,7 @@ async def create_contact(
     allow_duplicate: bool,
 ) -> Contact:
     async with session.begin():
-        customer = await load_visible(session, ctx, customer_id, for_update=True)
-        access.ensure_can_write(ctx.identity, customer.owner_id, customer_id)
+        customer = await load_for_change(session, ctx, customer_id)
         if fields.get("mobile") and not allow_duplicate:
             raise_if_soft_duplicates(
                 await find_soft_duplicates(

@@ -350,6 +350,21 @@ async def search_customers(
     return [_masked_view(c, tags[c.id], ctx) for c in customers], total
 
 
+async def load_for_change(
+    session: AsyncSession,
+    ctx: RequestContext,
+    customer_id: uuid.UUID,
+    expected_version: int | None = None,
+) -> Customer:
+    """The customer, row-locked, once the caller may change it and (if given) still holds
+    the version they read."""
+    customer = await load_visible(session, ctx, customer_id, for_update=True)
+    access.ensure_can_write(ctx.identity, customer.owner_id, customer_id)
+    if expected_version is not None:
+        ensure_version(customer, expected_version)
+    return customer
+
+
 def ensure_version(customer: Customer | Contact, expected: int) -> None:
     if customer.version != expected:
         raise StaleVersion(
@@ -384,9 +399,7 @@ async def update_customer(
 
     changes = dict(changes)
     async with session.begin():
-        customer = await load_visible(session, ctx, customer_id, for_update=True)
-        access.ensure_can_write(ctx.identity, customer.owner_id, customer_id)
-        ensure_version(customer, expected_version)
+        customer = await load_for_change(session, ctx, customer_id, expected_version)
         if "grade" in changes:
             access.ensure_can_set_grade(ctx.identity, customer.grade, changes["grade"])
         held = change_requests.held_key_changes(customer, changes)
@@ -495,10 +508,7 @@ async def set_archived(
 ) -> CustomerView:
     """Archive (soft-delete) or restore; archived customers leave the default lists."""
     async with session.begin():
-        customer = await load_visible(session, ctx, customer_id, for_update=True)
-        access.ensure_can_write(ctx.identity, customer.owner_id, customer_id)
-        if expected_version is not None:
-            ensure_version(customer, expected_version)
+        customer = await load_for_change(session, ctx, customer_id, expected_version)
         if (customer.archived_at is not None) == archived:
             state = "archived" if archived else "not archived"
             raise Conflict(f"Customer {customer.code} is already {state}.", slug="no-change")

@@ -35,6 +35,7 @@ from crm_customers.domain.customers import (
     apply_changes,
     ensure_version,
     flush_versioned,
+    load_for_change,
     load_visible,
     snapshot_of,
     stage,
@@ -267,10 +268,7 @@ async def evaluate_customer(
     async with session.begin():
         if claim is not None and (stored := await claim_key(session, claim)) is not None:
             return stored
-        customer = await load_visible(session, ctx, customer_id, for_update=True)
-        access.ensure_can_write(ctx.identity, customer.owner_id, customer_id)
-        if form.expected_version is not None:
-            ensure_version(customer, form.expected_version)
+        customer = await load_for_change(session, ctx, customer_id, form.expected_version)
         if customer.archived_at is not None:
             raise Conflict(
                 f"Customer {customer.code} is archived; restore it before evaluating it.",

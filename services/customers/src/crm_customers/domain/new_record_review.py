@@ -22,6 +22,7 @@ from crm_customers.domain.customers import (
     CustomerView,
     apply_changes,
     ensure_version,
+    load_for_change,
     load_visible,
 )
 from crm_customers.domain.enums import ReviewStatus
@@ -80,10 +81,7 @@ async def resubmit(
 ) -> ReviewOutcome:
     """After a rejection the owner corrects the record and puts it back in the queue."""
     async with session.begin():
-        customer = await load_visible(session, ctx, customer_id, for_update=True)
-        access.ensure_can_write(ctx.identity, customer.owner_id, customer_id)
-        if expected_version is not None:
-            ensure_version(customer, expected_version)
+        customer = await load_for_change(session, ctx, customer_id, expected_version)
         if customer.review_status != ReviewStatus.REJECTED:
             raise Conflict(
                 f"Only a rejected customer can be resubmitted; {customer.code} is "

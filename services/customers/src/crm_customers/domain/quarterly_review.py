@@ -12,13 +12,11 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from crm_customers.domain import access
 from crm_customers.domain.context import RequestContext
 from crm_customers.domain.customers import (
     CustomerView,
     apply_changes,
-    ensure_version,
-    load_visible,
+    load_for_change,
     search_customers,
     snapshot_of,
     stage,
@@ -62,10 +60,7 @@ async def mark_reviewed(
 ) -> CustomerView:
     """Record this quarter's review; ``customer.updated`` and ``customer.reviewed``."""
     async with session.begin():
-        customer = await load_visible(session, ctx, customer_id, for_update=True)
-        access.ensure_can_write(ctx.identity, customer.owner_id, customer_id)
-        if expected_version is not None:
-            ensure_version(customer, expected_version)
+        customer = await load_for_change(session, ctx, customer_id, expected_version)
         if customer.archived_at is not None:
             raise Conflict(
                 f"Customer {customer.code} is archived; restore it before reviewing it.",
