@@ -4,9 +4,11 @@ import asyncio
 import uuid
 
 import aio_pika
+from sqlalchemy import select
 
 from crm_platform.events import CloudEvent
 from crm_platform.events.broker import build_message, declare_exchange
+from crm_platform.events.inbox import InboxMessage
 from crm_platform.events.parking import list_parked, replay_parked
 from crm_platform.testing import wait_until
 
@@ -106,3 +108,69 @@ async def test_unreadable_message_is_parked_at_once(bus) -> None:
 
 async def _count(bus, note: str, expected: int) -> bool:
     return len(await bus.effects(note)) >= expected
+
+
+async def test_events_arriving_together_share_one_transaction(bus) -> None:
+    """While a batch is being handled the next deliveries queue up and go in one commit."""
+    first_call = asyncio.Event()
+    effect = record_effect("batched")
+
+    async def slow_first(session, event) -> None:
+        if not first_call.is_set():
+            first_call.set()
+            await asyncio.sleep(0.5)  # the other 39 arrive meanwhile
+        await effect(session, event)
+
+    await bus.start_consumer(
+        _service(), {"thing.happened": slow_first}, workers=1, batch_size=32, prefetch=64
+    )
+    events = [
+        CloudEvent.new(service="probe", routing_key="thing.happened", subject=str(n), data={})
+        for n in range(40)
+    ]
+    for event in events:
+        await _publish_raw(bus, event)
+    await wait_until(lambda: _count(bus, "batched", 40), message="all 40 handled")
+    assert sorted(row.event_id for row in await bus.effects()) == sorted(e.id for e in events)
+    async with bus.sessionmaker() as session:
+        stamps = (await session.execute(select(InboxMessage.received_at))).scalars().all()
+    # One transaction stamps its whole batch: the first alone, then 32, then 7.
+    assert len(stamps) == 40
+    assert len(set(stamps)) == 3
+
+
+async def test_a_failing_event_in_a_batch_costs_the_others_nothing(bus) -> None:
+    """The batch rolls back and is handled one by one: each good event applies once."""
+    first_call = asyncio.Event()
+    good = record_effect("good")
+
+    async def slow_good(session, event) -> None:
+        if not first_call.is_set():
+            first_call.set()
+            await asyncio.sleep(0.5)
+        await good(session, event)
+
+    async def always_fails(session, event) -> None:
+        await record_effect("poison")(session, event)  # rolled back with the failure
+        raise FlakyError("never works")
+
+    service = _service()
+    await bus.start_consumer(
+        service, {"thing.happened": slow_good, "poison.sent": always_fails}, workers=1
+    )
+    head = CloudEvent.new(service="probe", routing_key="thing.happened", subject="h", data={})
+    await _publish_raw(bus, head)
+    batch = [
+        CloudEvent.new(service="probe", routing_key="thing.happened", subject=str(n), data={})
+        for n in range(5)
+    ]
+    poison = CloudEvent.new(service="probe", routing_key="poison.sent", subject="p", data={})
+    for event in [*batch[:2], poison, *batch[2:]]:
+        await _publish_raw(bus, event)
+    parked = await wait_until(
+        lambda: list_parked(bus.amqp_url, service), timeout=10, message="parking"
+    )
+    assert [p.message_id for p in parked] == [str(poison.id)]
+    effects = await bus.effects()
+    assert sorted(row.event_id for row in effects) == sorted(e.id for e in [head, *batch])
+    assert await bus.inbox_count() == 6

@@ -56,6 +56,8 @@ class ServiceRuntime:
                 sessionmaker=self.sessionmaker,
                 handlers=self.handlers,
                 prefetch=s.consumer_prefetch,
+                batch_size=s.consumer_batch_size,
+                workers=s.consumer_workers,
                 max_attempts=s.consumer_max_attempts,
                 retry_delays_ms=s.consumer_retry_delays_ms,
                 reconnect_seconds=s.broker_reconnect_seconds,

@@ -45,8 +45,11 @@ class PlatformSettings(BaseSettings):
     outbox_sweep_seconds: float = Field(default=2.0, gt=0)
     outbox_batch_size: int = Field(default=200, ge=1)
     outbox_retention_hours: float = Field(default=168.0, gt=0)
-    # At most the database pool (10 + 10 overflow): more in flight only churns connections.
-    consumer_prefetch: int = Field(default=16, ge=1)
+    # Unacked deliveries the broker sends ahead; the workers take them in batches.
+    consumer_prefetch: int = Field(default=64, ge=1)
+    consumer_batch_size: int = Field(default=32, ge=1)
+    # Batches handled at once, one database connection each.
+    consumer_workers: int = Field(default=2, ge=1)
     consumer_max_attempts: int = Field(default=5, ge=1)
     consumer_retry_delays_ms: list[int] = Field(default=[1000, 5000, 30000, 120000])
     broker_reconnect_seconds: float = Field(default=1.0, gt=0)

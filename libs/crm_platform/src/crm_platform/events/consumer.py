@@ -4,6 +4,13 @@ A handler runs inside a transaction that also records the event id in the inbox;
 is acked only after that commits, so a crash redelivers and the inbox turns the redelivery
 into a no-op. A failing handler is retried through TTL queues with growing delays and parked
 with its error after ``max_attempts``.
+
+Deliveries are handled in batches: whatever has arrived while the previous batch committed
+(up to ``batch_size``) runs in one transaction with one multi-row inbox insert, then every
+message of it is acked. Under load this turns a commit per event into a commit per batch; at
+a trickle a batch is one event, so nothing waits for a batch to fill. If any handler of a
+batch fails, the whole transaction rolls back and its messages are handled one by one, each
+in its own transaction, so one bad event never costs the others a retry.
 """
 
 from __future__ import annotations
@@ -12,6 +19,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import aio_pika
@@ -28,7 +36,7 @@ from crm_platform.events.broker import (
     declare_exchange,
 )
 from crm_platform.events.envelope import CloudEvent
-from crm_platform.events.inbox import record_in_inbox
+from crm_platform.events.inbox import record_in_inbox, record_many_in_inbox
 from crm_platform.logging import correlation_id_var
 from crm_platform.metrics import (
     BROKER_CONNECTED,
@@ -41,6 +49,15 @@ from crm_platform.metrics import (
 log = logging.getLogger(__name__)
 
 Handler = Callable[[AsyncSession, CloudEvent], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class _Delivery:
+    message: AbstractIncomingMessage
+    event: CloudEvent
+    handler: Handler
+    attempt: int
+
 
 ATTEMPT_HEADER = "x-crm-attempt"
 ERROR_HEADER = "x-crm-error"
@@ -91,6 +108,8 @@ class EventConsumer:
         sessionmaker: async_sessionmaker[AsyncSession],
         handlers: dict[str, Handler],
         prefetch: int = 64,
+        batch_size: int = 32,
+        workers: int = 2,
         max_attempts: int = 5,
         retry_delays_ms: list[int] | None = None,
         reconnect_seconds: float = 1.0,
@@ -101,6 +120,9 @@ class EventConsumer:
         self._sessionmaker = sessionmaker
         self._handlers = dict(handlers)
         self._prefetch = prefetch
+        self._batch_size = batch_size
+        self._worker_count = workers
+        self._workers: list[asyncio.Task[None]] = []
         self._max_attempts = max_attempts
         self._retry_delays_ms = retry_delays_ms or [1000, 5000, 30000]
         self._reconnect_seconds = reconnect_seconds
@@ -166,8 +188,14 @@ class EventConsumer:
             retry_delays_ms=self._retry_delays_ms,
         )
 
+        buffer: asyncio.Queue[AbstractIncomingMessage] = asyncio.Queue()
+        self._workers = [
+            asyncio.create_task(self._work(buffer, publish_channel), name=f"consumer-{n}")
+            for n in range(self._worker_count)
+        ]
+
         async def on_message(message: AbstractIncomingMessage) -> None:
-            await self._handle(message, publish_channel)
+            buffer.put_nowait(message)  # at most ``prefetch`` unacked, so bounded
 
         await queue.consume(on_message)
         BROKER_CONNECTED.labels(role="consumer").set(1)
@@ -175,6 +203,10 @@ class EventConsumer:
         log.info("consuming %s for %s", self.names.main, sorted(self._handlers))
 
     async def _close(self) -> None:
+        workers, self._workers = self._workers, []
+        for worker in workers:  # their unacked messages are redelivered to the next connection
+            worker.cancel()
+        await asyncio.gather(*workers, return_exceptions=True)
         connection, self._connection = self._connection, None
         if connection is not None and not connection.is_closed:
             try:
@@ -182,9 +214,51 @@ class EventConsumer:
             except Exception:
                 log.debug("closing a broken consumer connection failed", exc_info=True)
 
-    async def _handle(
-        self, message: AbstractIncomingMessage, publish_channel: AbstractChannel
+    async def _work(
+        self, buffer: asyncio.Queue[AbstractIncomingMessage], publish_channel: AbstractChannel
     ) -> None:
+        """Take what has arrived (at least one message, at most a batch) and handle it."""
+        while True:
+            batch = [await buffer.get()]
+            while len(batch) < self._batch_size and not buffer.empty():
+                batch.append(buffer.get_nowait())
+            try:
+                await self._handle_batch(batch, publish_channel)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # never let one batch end the worker: unacked ones come back
+                log.exception("consumer worker failed on a batch of %d", len(batch))
+
+    async def _handle_batch(
+        self, messages: list[AbstractIncomingMessage], publish_channel: AbstractChannel
+    ) -> None:
+        deliveries: list[_Delivery] = []
+        for message in messages:
+            delivery = await self._read(message, publish_channel)
+            if delivery is not None:
+                deliveries.append(delivery)
+        if len(deliveries) == 1:
+            await self._handle_one(deliveries[0], publish_channel)
+            return
+        if not deliveries:
+            return
+        started = time.perf_counter()
+        try:
+            outcomes = await self._apply_together(deliveries)
+        except Exception:
+            log.info("a batch of %d failed; handling its events one by one", len(deliveries))
+            for delivery in deliveries:
+                await self._handle_one(delivery, publish_channel)
+            return
+        elapsed = time.perf_counter() - started
+        for delivery, outcome in zip(deliveries, outcomes, strict=True):
+            await _settle(delivery.message)
+            self._observe(delivery.event, outcome, elapsed)
+
+    async def _read(
+        self, message: AbstractIncomingMessage, publish_channel: AbstractChannel
+    ) -> _Delivery | None:
+        """The event and its handler; None when the message was settled here already."""
         attempt = int((message.headers or {}).get(ATTEMPT_HEADER, 1) or 1)
         try:
             event_ = CloudEvent.from_bytes(message.body)
@@ -193,19 +267,44 @@ class EventConsumer:
             await self._park(
                 message, publish_channel, f"unreadable envelope: {exc}", attempt, "unknown"
             )
-            return
-        event_type = event_.routing_key
-        handler = self._handlers.get(event_type)
+            return None
+        handler = self._handlers.get(event_.routing_key)
         if handler is None:
-            EVENTS_CONSUMED.labels(type=event_type, outcome="unhandled").inc()
+            EVENTS_CONSUMED.labels(type=event_.routing_key, outcome="unhandled").inc()
             await _settle(message)
-            return
+            return None
+        return _Delivery(message, event_, handler, attempt)
+
+    async def _apply_together(self, deliveries: list[_Delivery]) -> list[str]:
+        """All handlers of a batch in one transaction; raises if any of them fails."""
+        async with self._sessionmaker() as session, session.begin():
+            fresh = await record_many_in_inbox(session, [d.event for d in deliveries])
+            outcomes = []
+            for delivery in deliveries:
+                if delivery.event.id not in fresh:
+                    outcomes.append("duplicate")
+                    continue
+                fresh.discard(delivery.event.id)  # the same event twice in a batch runs once
+                token = correlation_id_var.set(
+                    delivery.event.correlationid or str(delivery.event.id)
+                )
+                try:
+                    await delivery.handler(session, delivery.event)
+                finally:
+                    correlation_id_var.reset(token)
+                outcomes.append("handled")
+        return outcomes
+
+    async def _handle_one(self, delivery: _Delivery, publish_channel: AbstractChannel) -> None:
+        """One event in its own transaction; a failure is retried later or parked."""
+        message, event_, attempt = delivery.message, delivery.event, delivery.attempt
+        event_type = event_.routing_key
         token = correlation_id_var.set(event_.correlationid or str(event_.id))
         started = time.perf_counter()
         try:
             async with self._sessionmaker() as session, session.begin():
                 if await record_in_inbox(session, event_):
-                    await handler(session, event_)
+                    await delivery.handler(session, event_)
                     outcome = "handled"
                 else:
                     outcome = "duplicate"
@@ -222,8 +321,13 @@ class EventConsumer:
         finally:
             correlation_id_var.reset(token)
         await _settle(message)
+        self._observe(event_, outcome, time.perf_counter() - started)
+
+    @staticmethod
+    def _observe(event_: CloudEvent, outcome: str, elapsed: float) -> None:
+        event_type = event_.routing_key
         EVENTS_CONSUMED.labels(type=event_type, outcome=outcome).inc()
-        EVENT_HANDLING.labels(type=event_type).observe(time.perf_counter() - started)
+        EVENT_HANDLING.labels(type=event_type).observe(elapsed)
         if outcome == "handled":
             lag = (datetime.now(UTC) - event_.time).total_seconds()
             EVENT_LAG.labels(type=event_type).observe(max(lag, 0.0))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from sqlalchemy import Column, DateTime
@@ -41,3 +42,33 @@ async def record_in_inbox(session: AsyncSession, event_: CloudEvent) -> bool:
     connection = await session.connection()  # Core, not the ORM's bulk-insert path
     result = await connection.execute(_RECORD[dialect], values)
     return bool(result.rowcount)
+
+
+_RECORD_MANY = {
+    "postgresql": postgresql.insert(InboxMessage)
+    .on_conflict_do_nothing(index_elements=["id"])
+    .returning(InboxMessage.id),
+    "sqlite": sqlite.insert(InboxMessage)
+    .on_conflict_do_nothing(index_elements=["id"])
+    .returning(InboxMessage.id),
+}
+
+
+async def record_many_in_inbox(
+    session: AsyncSession, events: Sequence[CloudEvent]
+) -> set[uuid.UUID]:
+    """Insert the ids of a batch in one statement; returns those that were not there yet."""
+    dialect = session.bind.dialect.name if session.bind else "postgresql"
+    now = datetime.now(UTC)
+    rows = {
+        event_.id: {
+            "id": event_.id,
+            "type": event_.type,
+            "source": event_.source,
+            "received_at": now,
+        }
+        for event_ in events
+    }
+    connection = await session.connection()
+    result = await connection.execute(_RECORD_MANY[dialect].values(list(rows.values())))
+    return set(result.scalars())

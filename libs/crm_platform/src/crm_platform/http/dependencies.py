@@ -11,7 +11,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from crm_platform.runtime import ServiceRuntime
 
 
-def get_runtime(request: Request) -> ServiceRuntime:
+async def get_runtime(request: Request) -> ServiceRuntime:
+    """Async on purpose: FastAPI runs a plain-def dependency in a worker thread."""
     return request.app.state.runtime
 
 

@@ -10,7 +10,7 @@ from crm_customers.domain.enums import ActivityStatus, Grade, Lifecycle, ReviewS
 from crm_customers.domain.search import CustomerFilter
 
 
-def customer_filter(
+async def customer_filter(  # async: FastAPI runs plain-def dependencies in a thread
     q: Annotated[
         str | None, Query(max_length=100, description="Code prefix or name substring")
     ] = None,

@@ -17,7 +17,8 @@ def _cipher(data_key: str) -> FieldCipher:
     return FieldCipher(data_key)
 
 
-def request_context(request: Request, identity: CurrentIdentity) -> RequestContext:
+async def request_context(request: Request, identity: CurrentIdentity) -> RequestContext:
+    """Async on purpose: FastAPI runs a plain-def dependency in a worker thread."""
     settings: CustomersSettings = request.app.state.settings
     return RequestContext(identity=identity, settings=settings, cipher=_cipher(settings.data_key))
 

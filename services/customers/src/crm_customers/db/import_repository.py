@@ -31,22 +31,18 @@ def _chunks(values: Iterable[T], size: int = CHUNK) -> Iterable[list[T]]:
         yield items[start : start + size]
 
 
-async def reserve_serials(session: AsyncSession, scope: str, count: int) -> int:
-    """Take ``count`` consecutive numbers of ``scope`` at once; returns the last one taken.
-
-    The upsert row-locks the counter until the caller commits, like ``repository.next_serial``
-    (``count=0`` only takes the lock): importers and single creates queue behind each other.
-    """
+async def lock_scope(session: AsyncSession, scope: str) -> None:
+    """Row-lock the scope's counter row until the caller commits: imports into one scope run
+    one at a time, so a batch's duplicate re-check cannot race another batch's inserts."""
     upsert = postgresql.insert if _dialect(session) == "postgresql" else sqlite.insert
     statement = (
         upsert(CodeSequence)
-        .values(scope=scope, last_serial=count)
+        .values(scope=scope, last_serial=0)
         .on_conflict_do_update(
-            index_elements=["scope"], set_={"last_serial": CodeSequence.last_serial + count}
+            index_elements=["scope"], set_={"last_serial": CodeSequence.last_serial}
         )
-        .returning(CodeSequence.last_serial)
     )
-    return int((await session.execute(statement)).scalar_one())
+    await session.execute(statement)
 
 
 async def insert_customer_tags(session: AsyncSession, links: list[dict[str, uuid.UUID]]) -> None:

@@ -38,7 +38,6 @@ _customer_version = Column("version", Integer, nullable=False, default=1)
 class Customer(CustomersModel, table=True):
     __tablename__ = "customer"
     __table_args__ = (
-        Index("ix_customer_owner_lifecycle", "owner_id", "lifecycle", "created_at"),
         Index(  # owner lists and their counts answered from the index alone
             "ix_customer_live_owner_lifecycle",
             "owner_id",
@@ -53,6 +52,8 @@ class Customer(CustomersModel, table=True):
             "name",
             postgresql_using="gin",
             postgresql_ops={"name": "gin_trgm_ops"},
+            # Queried by every create (similar names): no pending list to scan linearly.
+            postgresql_with={"fastupdate": "off"},
         ),
         Index(
             "uq_customer_credit_code",
@@ -70,8 +71,8 @@ class Customer(CustomersModel, table=True):
     name: str = Field(max_length=200)
     name_normalized: str = Field(max_length=200, index=True)
     industry: str = Field(max_length=64, index=True)
-    lifecycle: str = Field(max_length=16, index=True)
-    activity_status: str = Field(default="active", max_length=16, index=True)
+    lifecycle: str = Field(max_length=16)
+    activity_status: str = Field(default="active", max_length=16)
     grade: str | None = Field(default=None, max_length=1, index=True)
     credit_code: str | None = Field(default=None, max_length=18)
     registered_address: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
@@ -88,7 +89,7 @@ class Customer(CustomersModel, table=True):
     created_at: datetime = _timestamp(index=True)
     updated_at: datetime = _timestamp()
     last_reviewed_at: datetime | None = _timestamp(nullable=True)
-    archived_at: datetime | None = _timestamp(nullable=True, index=True)
+    archived_at: datetime | None = _timestamp(nullable=True)
     version: int = Field(default=1, sa_column=_customer_version)
 
 

@@ -5,51 +5,16 @@ from collections.abc import Sequence
 
 from sqlalchemy import Select, and_, func, literal, or_, text
 from sqlalchemy import select as sa_select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from crm_customers.db.models import CodeSequence, Contact, Customer, CustomerTag, Industry, Tag
+from crm_customers.db.models import Contact, Customer, CustomerTag, Industry, Tag
 from crm_customers.db.search_sql import estimated_rows, name_contains
 from crm_customers.domain.search import CustomerFilter, SortKey, escape_like
 
 
 def _dialect(session: AsyncSession) -> str:
     return session.bind.dialect.name if session.bind is not None else "postgresql"
-
-
-def _take_serial_statement(dialect: str):  # type: ignore[no-untyped-def]
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return (
-        insert(CodeSequence)
-        .on_conflict_do_update(
-            index_elements=["scope"], set_={"last_serial": CodeSequence.last_serial + 1}
-        )
-        .returning(CodeSequence.last_serial)
-    )
-
-
-async def take_serial_now(session: AsyncSession, scope: str) -> int | None:
-    """On PostgreSQL, take the next number of ``scope`` in its own short transaction.
-
-    Call it before the caller's transaction holds a connection (two at once per request can
-    starve the pool). Concurrent creates then never queue behind each other's counter lock; a
-    create that fails afterwards leaves a gap, which the spec accepts (duplicates it does
-    not). Returns None on SQLite, which serialises writers anyway: use ``next_serial`` there.
-    """
-    if _dialect(session) != "postgresql" or session.bind is None:
-        return None
-    async with session.bind.connect() as connection:
-        statement = _take_serial_statement("postgresql").values(scope=scope, last_serial=1)
-        serial = int((await connection.execute(statement)).scalar_one())
-        await connection.commit()
-    return serial
-
-
-async def next_serial(session: AsyncSession, scope: str) -> int:
-    """Take the next number of ``scope`` inside the caller's transaction (locked until it ends)."""
-    statement = _take_serial_statement(_dialect(session)).values(scope=scope, last_serial=1)
-    return int((await session.execute(statement)).scalar_one())
 
 
 async def get_customer(
@@ -75,10 +40,19 @@ async def find_by_id_number_index(session: AsyncSession, index: str) -> Customer
     return (await session.exec(query)).first()
 
 
+SIMILAR_NAME_CANDIDATES = 20
+
+
 async def find_similar_names(
     session: AsyncSession, name: str, normalized: str, threshold: float, exclude: uuid.UUID | None
 ) -> list[Customer]:
-    """Live customers whose name looks like ``name`` (trigram similarity on PostgreSQL)."""
+    """Live customers whose name looks like ``name`` (trigram similarity on PostgreSQL).
+
+    Every create runs this, so it must stay an index lookup whatever the table's statistics
+    say. With ``archived_at IS NULL`` in the query the planner may walk the partial owner
+    index (whose predicate matches) and test similarity on every live row; without it, the
+    only paths are the name indexes. Archived and excluded rows are dropped here instead.
+    """
     if _dialect(session) == "postgresql":
         # The % operator (unlike similarity() >= x) is answered by the trigram index; its
         # threshold is a setting, scoped here to this transaction.
@@ -89,10 +63,10 @@ async def find_similar_names(
         condition = or_(Customer.name_normalized == normalized, col(Customer.name).op("%")(name))
     else:
         condition = col(Customer.name_normalized) == normalized
-    query = select(Customer).where(condition, col(Customer.archived_at).is_(None))
-    if exclude is not None:
-        query = query.where(Customer.id != exclude)
-    return list((await session.exec(query.limit(5))).all())
+    query = select(Customer).where(condition).limit(SIMILAR_NAME_CANDIDATES)
+    candidates = (await session.exec(query)).all()
+    live = [c for c in candidates if c.archived_at is None and c.id != exclude]
+    return live[:5]
 
 
 async def find_customers_with_mobiles(

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from crm_customers.db import repository
+from crm_customers.db import repository, serials
 from crm_customers.db.models import Contact, Customer, CustomerTag, Tag
 from crm_customers.domain import access
 from crm_customers.domain.codes import format_customer_code, sequence_scope
@@ -221,7 +221,6 @@ async def create_customer(
     access.ensure_can_set_grade(ctx.identity, None, fields.get("grade"))
     now = datetime.now(UTC)
     scope = sequence_scope(ctx.settings.customer_code_prefix, now.year)
-    serial = await repository.take_serial_now(session, scope)
     async with session.begin():
         if claim is not None and (stored := await claim_key(session, claim)) is not None:
             return stored
@@ -238,8 +237,7 @@ async def create_customer(
             raise_if_soft_duplicates(
                 await find_soft_duplicates(session, ctx, name=fields["name"], mobiles=mobiles)
             )
-        if serial is None:
-            serial = await repository.next_serial(session, scope)
+        (serial,) = await serials.take_serials(session, scope)
         customer = Customer(
             **fields,
             code=format_customer_code(ctx.settings.customer_code_prefix, now.year, serial),

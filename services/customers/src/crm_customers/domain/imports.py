@@ -27,6 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm_customers.db import import_repository as repo
+from crm_customers.db import serials
 from crm_customers.db.import_models import CustomerImport
 from crm_customers.db.models import Contact, Customer
 from crm_customers.domain import access
@@ -506,13 +507,13 @@ async def _insert_batch(
     async with session.begin():
         now = datetime.now(UTC)
         scope = sequence_scope(prefix, now.year)
-        await repo.reserve_serials(session, scope, 0)  # the lock first, then the re-check
+        await repo.lock_scope(session, scope)  # the lock first, then the re-check
         fresh = await drop_existing(session, batch)
         if not fresh:
             return []
-        first = await repo.reserve_serials(session, scope, len(fresh)) - len(fresh) + 1
+        numbers = await serials.take_serials(session, scope, len(fresh))
         created: list[tuple[_Candidate, Customer]] = []
-        for serial, candidate in enumerate(fresh, start=first):
+        for serial, candidate in zip(numbers, fresh, strict=True):
             customer = Customer(
                 **candidate.fields,
                 code=format_customer_code(prefix, now.year, serial),
