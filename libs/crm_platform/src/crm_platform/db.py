@@ -46,7 +46,11 @@ def _begin_immediate(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+def create_engine(
+    url: str, *, pool_size: int = 10, session_settings: dict[str, str] | None = None
+) -> AsyncEngine:
+    """``session_settings``: PostgreSQL settings every connection starts with (sent at
+    connect, so a query that depends on one never needs a SET round trip of its own)."""
     url = normalize_database_url(url)
     if is_sqlite(url):
         database = make_url(url).database
@@ -59,7 +63,13 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     # No pool_pre_ping: with asyncpg it costs three round trips per checkout; a connection
     # the server dropped fails its statement, is discarded by the pool, and the unit of work
     # (a request, or a consumed event that is then retried) fails cleanly instead.
-    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800)
+    return create_async_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_recycle=1800,
+        connect_args={"server_settings": dict(session_settings or {})},
+    )
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
@@ -87,6 +97,25 @@ def platform_tables(*models: type) -> MetaData:
     return metadata
 
 
+_UPSERTS: dict[tuple[str, str, tuple[str, ...], str, str], Any] = {}
+
+
+def _upsert_statement(
+    dialect: str, table: Table, columns: tuple[str, ...], key: str, version: str
+) -> Any:
+    """Built once per shape: building it per event cost more CPU than running it."""
+    shape = (dialect, table.name, columns, key, version)
+    if shape not in _UPSERTS:
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        statement = insert(table)
+        _UPSERTS[shape] = statement.on_conflict_do_update(
+            index_elements=[table.c[key]],
+            set_={name: statement.excluded[name] for name in columns if name != key},
+            where=table.c[version] < statement.excluded[version],
+        )
+    return _UPSERTS[shape]
+
+
 async def upsert_if_newer(
     session: AsyncSession,
     table: Table,
@@ -100,12 +129,7 @@ async def upsert_if_newer(
     One statement, so replicas kept from events stay cheap and never go back in time when
     events arrive out of order.
     """
-    insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
-    statement = insert(table).values(values)
-    await session.execute(
-        statement.on_conflict_do_update(
-            index_elements=[table.c[key]],
-            set_={name: statement.excluded[name] for name in values if name != key},
-            where=table.c[version] < statement.excluded[version],
-        )
-    )
+    dialect = session.bind.dialect.name if session.bind is not None else "postgresql"
+    statement = _upsert_statement(dialect, table, tuple(values), key, version)
+    connection = await session.connection()  # Core: no ORM bulk-insert machinery per event
+    await connection.execute(statement, values)

@@ -38,7 +38,7 @@ class ServiceRuntime:
 
     def __post_init__(self) -> None:
         s = self.settings
-        self.engine = create_engine(s.database_url)
+        self.engine = create_engine(s.database_url, session_settings=s.database_session_settings())
         self.sessionmaker = create_sessionmaker(self.engine)
         self.publisher = EventPublisher(s.amqp_url, s.events_exchange)
         self.relay = OutboxRelay(

@@ -56,6 +56,10 @@ class PlatformSettings(BaseSettings):
     relay_enabled: bool = True
     consumer_enabled: bool = True
 
+    def database_session_settings(self) -> dict[str, str]:
+        """PostgreSQL settings each database connection of the service starts with."""
+        return {}
+
     @model_validator(mode="after")
     def _refuse_default_secrets_in_production(self) -> PlatformSettings:
         if self.environment != "production":

@@ -32,3 +32,8 @@ class CustomersSettings(PlatformSettings):
     export_xlsx_max_rows: int = Field(
         default=200_000, ge=1, le=1_048_575, description="Larger lists export as CSV only"
     )
+
+    def database_session_settings(self) -> dict[str, str]:
+        # The similar-name check of every create uses the % operator, whose threshold is
+        # this setting: set once per connection instead of once per create.
+        return {"pg_trgm.similarity_threshold": str(self.duplicate_name_similarity)}

@@ -12,10 +12,12 @@ import contextlib
 import logging
 import time
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import delete, func, update
+from sqlalchemy import Select, bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlmodel import col, select
+from sqlmodel import col
+from sqlmodel import select as sqlmodel_select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm_platform.events.broker import EventPublisher
@@ -23,6 +25,13 @@ from crm_platform.events.outbox import OutboxMessage, outbox_signal
 from crm_platform.metrics import EVENTS_PUBLISHED, OUTBOX_BACKLOG
 
 log = logging.getLogger(__name__)
+
+table = OutboxMessage.__table__
+_MARK_SENT = (
+    update(table)
+    .where(table.c.id.in_(bindparam("ids", expanding=True)))
+    .values(published_at=bindparam("now"))
+)
 
 
 class OutboxRelay:
@@ -78,16 +87,11 @@ class OutboxRelay:
                     return confirmed
 
     async def _publish_batch(self) -> tuple[int, int]:
+        # Core rows, not ORM objects: the relay shares its event loop with the API.
         async with self._sessionmaker() as session, session.begin():
-            query = (
-                select(OutboxMessage)
-                .where(col(OutboxMessage.published_at).is_(None))
-                .order_by(col(OutboxMessage.created_at))
-                .limit(self._batch_size)
-            )
-            if session.bind.dialect.name == "postgresql":
-                query = query.with_for_update(skip_locked=True)
-            rows = list((await session.exec(query)).all())
+            connection = await session.connection()
+            query = self._pending_query(connection.dialect.name)
+            rows = (await connection.execute(query)).all()
             if not rows:
                 return 0, 0
             outcomes = await asyncio.gather(
@@ -99,26 +103,34 @@ class OutboxRelay:
                 ),
                 return_exceptions=True,
             )
-            now = datetime.now(UTC)
             sent_ids = []
             for row, outcome in zip(rows, outcomes, strict=True):
                 if isinstance(outcome, BaseException):
-                    row.attempts += 1
-                    row.last_error = str(outcome)[:2000]
-                    session.add(row)
+                    await connection.execute(
+                        update(table)
+                        .where(table.c.id == row.id)
+                        .values(attempts=table.c.attempts + 1, last_error=str(outcome)[:2000])
+                    )
                 else:
                     sent_ids.append(row.id)
                     EVENTS_PUBLISHED.labels(type=row.routing_key).inc()
             if sent_ids:
-                await session.execute(
-                    update(OutboxMessage)
-                    .where(col(OutboxMessage.id).in_(sent_ids))
-                    .values(published_at=now)
-                )
+                await connection.execute(_MARK_SENT, {"ids": sent_ids, "now": datetime.now(UTC)})
             failed = len(rows) - len(sent_ids)
             if failed:
                 log.warning("%d outbox rows not confirmed; will retry", failed)
             return len(sent_ids), len(rows)
+
+    def _pending_query(self, dialect: str) -> Select[Any]:
+        query = (
+            select(table.c.id, table.c.routing_key, table.c.body)
+            .where(table.c.published_at.is_(None))
+            .order_by(table.c.created_at)
+            .limit(self._batch_size)
+        )
+        if dialect == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        return query
 
     async def _prune_if_due(self) -> None:
         """Delete rows published longer ago than the retention; they only serve audit."""
@@ -141,6 +153,6 @@ class OutboxRelay:
     async def _update_backlog(self) -> None:
         async with self._sessionmaker() as session:
             pending = await session.exec(
-                select(func.count()).where(col(OutboxMessage.published_at).is_(None))
+                sqlmodel_select(func.count()).where(col(OutboxMessage.published_at).is_(None))
             )
             OUTBOX_BACKLOG.set(pending.one())

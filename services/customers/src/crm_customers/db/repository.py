@@ -44,7 +44,7 @@ SIMILAR_NAME_CANDIDATES = 20
 
 
 async def find_similar_names(
-    session: AsyncSession, name: str, normalized: str, threshold: float, exclude: uuid.UUID | None
+    session: AsyncSession, name: str, normalized: str, exclude: uuid.UUID | None
 ) -> list[Customer]:
     """Live customers whose name looks like ``name`` (trigram similarity on PostgreSQL).
 
@@ -55,11 +55,8 @@ async def find_similar_names(
     """
     if _dialect(session) == "postgresql":
         # The % operator (unlike similarity() >= x) is answered by the trigram index; its
-        # threshold is a setting, scoped here to this transaction.
-        await session.execute(
-            text("SELECT set_config('pg_trgm.similarity_threshold', :threshold, true)"),
-            {"threshold": str(threshold)},
-        )
+        # threshold, CRM_DUPLICATE_NAME_SIMILARITY, is set on every connection at connect
+        # (CustomersSettings.database_session_settings).
         condition = or_(Customer.name_normalized == normalized, col(Customer.name).op("%")(name))
     else:
         condition = col(Customer.name_normalized) == normalized

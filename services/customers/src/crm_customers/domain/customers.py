@@ -177,9 +177,7 @@ async def find_soft_duplicates(
     """Similar names and shared contact mobiles: the caller decides."""
     candidates: dict[str, dict[str, str]] = {}
     if name is not None:
-        similar = await repository.find_similar_names(
-            session, name, normalize_name(name), ctx.settings.duplicate_name_similarity, exclude
-        )
+        similar = await repository.find_similar_names(session, name, normalize_name(name), exclude)
         for customer in similar:
             candidates[str(customer.id)] = {**_pointer(customer), "reason": "similar_name"}
     if mobiles:
