@@ -36,9 +36,8 @@ async def create_customer(
     session: SessionDep,
     ctx: Context,
     request: Request,
-    response: Response,
     idempotency_key: IdempotencyKey = None,
-) -> CustomerOut | JSONResponse:
+) -> Response:
     claim = claim_for(request, ctx.actor, idempotency_key, body)
     result = await customers.create_customer(
         session,
@@ -51,8 +50,14 @@ async def create_customer(
     )
     if isinstance(result, StoredResponse):
         return replay(result)
-    _etag(response, result.customer.version)
-    return CustomerOut.of(result)
+    # Serialised here, once: a returned model would be validated again against
+    # response_model (which still documents the body) before being serialised.
+    return Response(
+        CustomerOut.of(result).model_dump_json(),
+        status_code=status.HTTP_201_CREATED,
+        media_type="application/json",
+        headers={"etag": f'"{result.customer.version}"'},
+    )
 
 
 @router.get("", response_model=CustomerPage)
