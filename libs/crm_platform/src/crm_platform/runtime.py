@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass, field
-from datetime import timedelta
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
@@ -15,7 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from crm_platform.db import create_engine, create_sessionmaker
 from crm_platform.events.broker import EventPublisher
 from crm_platform.events.consumer import EventConsumer, Handler
-from crm_platform.events.relay import OutboxRelay
+from crm_platform.events.relay_thread import RelayThread
 from crm_platform.metrics import prime_bus_metrics
 from crm_platform.settings import PlatformSettings
 
@@ -32,7 +31,7 @@ class ServiceRuntime:
     engine: AsyncEngine = field(init=False)
     sessionmaker: async_sessionmaker[AsyncSession] = field(init=False)
     publisher: EventPublisher = field(init=False)
-    relay: OutboxRelay = field(init=False)
+    relay: RelayThread = field(init=False)
     consumer: EventConsumer | None = field(init=False, default=None)
     _tasks: list[asyncio.Task[None]] = field(init=False, default_factory=list)
 
@@ -41,13 +40,7 @@ class ServiceRuntime:
         self.engine = create_engine(s.database_url, session_settings=s.database_session_settings())
         self.sessionmaker = create_sessionmaker(self.engine)
         self.publisher = EventPublisher(s.amqp_url, s.events_exchange)
-        self.relay = OutboxRelay(
-            self.sessionmaker,
-            self.publisher,
-            batch_size=s.outbox_batch_size,
-            sweep_seconds=s.outbox_sweep_seconds,
-            retention=timedelta(hours=s.outbox_retention_hours),
-        )
+        self.relay = RelayThread(s)
         if self.handlers:
             self.consumer = EventConsumer(
                 service=s.service_name,
@@ -68,7 +61,7 @@ class ServiceRuntime:
         if self.consumer is not None and self.settings.consumer_enabled:
             self._tasks.append(asyncio.create_task(self.consumer.run(), name="event-consumer"))
         if self.settings.relay_enabled:
-            self._tasks.append(asyncio.create_task(self.relay.run(), name="outbox-relay"))
+            await asyncio.to_thread(self.relay.start)
 
     async def stop(self) -> None:
         if self.consumer is not None:
@@ -88,6 +81,8 @@ class ServiceRuntime:
                     with contextlib.suppress(Exception):
                         task.result()
         self._tasks.clear()
+        if self.settings.relay_enabled:
+            await asyncio.to_thread(self.relay.stop, STOP_TIMEOUT_SECONDS)
         await self.publisher.close()
         await self.engine.dispose()
 
