@@ -2,6 +2,7 @@
 
 import uuid
 from collections.abc import Sequence
+from typing import NamedTuple
 
 from sqlalchemy import Select, and_, func, literal, or_, text
 from sqlalchemy import select as sa_select
@@ -43,9 +44,17 @@ async def find_by_id_number_index(session: AsyncSession, index: str) -> Customer
 SIMILAR_NAME_CANDIDATES = 20
 
 
+class CustomerRef(NamedTuple):
+    """Enough of a customer to point at it (columns, not an ORM object: every create asks)."""
+
+    id: uuid.UUID
+    code: str
+    name: str
+
+
 async def find_similar_names(
     session: AsyncSession, name: str, normalized: str, exclude: uuid.UUID | None
-) -> list[Customer]:
+) -> list[CustomerRef]:
     """Live customers whose name looks like ``name`` (trigram similarity on PostgreSQL).
 
     Every create runs this, so it must stay an index lookup whatever the table's statistics
@@ -60,9 +69,17 @@ async def find_similar_names(
         condition = or_(Customer.name_normalized == normalized, col(Customer.name).op("%")(name))
     else:
         condition = col(Customer.name_normalized) == normalized
-    query = select(Customer).where(condition).limit(SIMILAR_NAME_CANDIDATES)
-    candidates = (await session.exec(query)).all()
-    live = [c for c in candidates if c.archived_at is None and c.id != exclude]
+    query = (
+        sa_select(Customer.id, Customer.code, Customer.name, Customer.archived_at)
+        .where(condition)
+        .limit(SIMILAR_NAME_CANDIDATES)
+    )
+    rows = (await session.execute(query)).all()
+    live = [
+        CustomerRef(row.id, row.code, row.name)
+        for row in rows
+        if row.archived_at is None and row.id != exclude
+    ]
     return live[:5]
 
 
@@ -284,6 +301,12 @@ async def set_customer_tags(
 
 async def get_industry(session: AsyncSession, code: str) -> Industry | None:
     return await session.get(Industry, code)
+
+
+async def industry_is_active(session: AsyncSession, code: str) -> bool:
+    """One column, not an ORM object: every create asks."""
+    query = sa_select(Industry.active).where(Industry.code == code)
+    return bool((await session.execute(query)).scalar())
 
 
 async def list_industries(session: AsyncSession, *, include_inactive: bool) -> list[Industry]:

@@ -131,12 +131,11 @@ async def _resolve_tags(session: AsyncSession, names: Sequence[str]) -> list[Tag
 
 
 async def _check_industry(session: AsyncSession, code: str) -> None:
-    industry = await repository.get_industry(session, code)
-    if industry is None or not industry.active:
+    if not await repository.industry_is_active(session, code):
         raise InvalidField("industry", f"'{code}' is not an administered industry")
 
 
-def _pointer(customer: Customer) -> dict[str, str]:
+def _pointer(customer: Customer | repository.CustomerRef) -> dict[str, str]:
     return {"id": str(customer.id), "code": customer.code, "name": customer.name}
 
 
