@@ -16,11 +16,15 @@ from .conftest import FlakyError, record_effect
 
 
 async def _publish_raw(bus, event: CloudEvent, times: int = 1) -> None:
+    await _publish_all(bus, [event] * times)
+
+
+async def _publish_all(bus, events: list[CloudEvent]) -> None:
     connection = await aio_pika.connect(bus.amqp_url)
     async with connection:
         channel = await connection.channel(publisher_confirms=True)
         exchange = await declare_exchange(channel, bus.exchange)
-        for _ in range(times):
+        for event in events:
             await exchange.publish(
                 build_message(event.to_bytes(), message_id=str(event.id)), event.routing_key
             )
@@ -112,24 +116,26 @@ async def _count(bus, note: str, expected: int) -> bool:
 
 async def test_events_arriving_together_share_one_transaction(bus) -> None:
     """While a batch is being handled the next deliveries queue up and go in one commit."""
-    first_call = asyncio.Event()
+    first_call, release = asyncio.Event(), asyncio.Event()
     effect = record_effect("batched")
 
-    async def slow_first(session, event) -> None:
+    async def held_first(session, event) -> None:
         if not first_call.is_set():
             first_call.set()
-            await asyncio.sleep(0.5)  # the other 39 arrive meanwhile
+            await release.wait()  # the other 39 arrive meanwhile
         await effect(session, event)
 
     await bus.start_consumer(
-        _service(), {"thing.happened": slow_first}, workers=1, batch_size=32, prefetch=64
+        _service(), {"thing.happened": held_first}, workers=1, batch_size=32, prefetch=64
     )
     events = [
         CloudEvent.new(service="probe", routing_key="thing.happened", subject=str(n), data={})
         for n in range(40)
     ]
-    for event in events:
-        await _publish_raw(bus, event)
+    await _publish_all(bus, events)
+    await asyncio.wait_for(first_call.wait(), 10)
+    await asyncio.sleep(0.5)  # the broker pushes the rest (prefetch 64) into the buffer
+    release.set()
     await wait_until(lambda: _count(bus, "batched", 40), message="all 40 handled")
     assert sorted(row.event_id for row in await bus.effects()) == sorted(e.id for e in events)
     async with bus.sessionmaker() as session:
@@ -141,13 +147,13 @@ async def test_events_arriving_together_share_one_transaction(bus) -> None:
 
 async def test_a_failing_event_in_a_batch_costs_the_others_nothing(bus) -> None:
     """The batch rolls back and is handled one by one: each good event applies once."""
-    first_call = asyncio.Event()
+    first_call, release = asyncio.Event(), asyncio.Event()
     good = record_effect("good")
 
-    async def slow_good(session, event) -> None:
+    async def held_good(session, event) -> None:
         if not first_call.is_set():
             first_call.set()
-            await asyncio.sleep(0.5)
+            await release.wait()
         await good(session, event)
 
     async def always_fails(session, event) -> None:
@@ -156,17 +162,19 @@ async def test_a_failing_event_in_a_batch_costs_the_others_nothing(bus) -> None:
 
     service = _service()
     await bus.start_consumer(
-        service, {"thing.happened": slow_good, "poison.sent": always_fails}, workers=1
+        service, {"thing.happened": held_good, "poison.sent": always_fails}, workers=1
     )
     head = CloudEvent.new(service="probe", routing_key="thing.happened", subject="h", data={})
     await _publish_raw(bus, head)
+    await asyncio.wait_for(first_call.wait(), 10)
     batch = [
         CloudEvent.new(service="probe", routing_key="thing.happened", subject=str(n), data={})
         for n in range(5)
     ]
     poison = CloudEvent.new(service="probe", routing_key="poison.sent", subject="p", data={})
-    for event in [*batch[:2], poison, *batch[2:]]:
-        await _publish_raw(bus, event)
+    await _publish_all(bus, [*batch[:2], poison, *batch[2:]])
+    await asyncio.sleep(0.5)  # all six wait in the buffer: they make one batch
+    release.set()
     parked = await wait_until(
         lambda: list_parked(bus.amqp_url, service), timeout=10, message="parking"
     )

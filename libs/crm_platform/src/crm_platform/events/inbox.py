@@ -57,7 +57,12 @@ _RECORD_MANY = {
 async def record_many_in_inbox(
     session: AsyncSession, events: Sequence[CloudEvent]
 ) -> set[uuid.UUID]:
-    """Insert the ids of a batch in one statement; returns those that were not there yet."""
+    """Insert the ids of a batch in one statement; returns those that were not there yet.
+
+    The statement is constant and the rows go as parameters: SQLAlchemy folds them into one
+    multi-row INSERT itself ("insertmanyvalues") from a cached compilation, where
+    ``.values(rows)`` compiled a new statement for every batch.
+    """
     dialect = session.bind.dialect.name if session.bind else "postgresql"
     now = datetime.now(UTC)
     rows = {
@@ -70,5 +75,5 @@ async def record_many_in_inbox(
         for event_ in events
     }
     connection = await session.connection()
-    result = await connection.execute(_RECORD_MANY[dialect].values(list(rows.values())))
+    result = await connection.execute(_RECORD_MANY[dialect], list(rows.values()))
     return set(result.scalars())
