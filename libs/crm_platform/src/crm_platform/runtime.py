@@ -50,6 +50,7 @@ class ServiceRuntime:
                 handlers=self.handlers,
                 prefetch=s.consumer_prefetch,
                 batch_size=s.consumer_batch_size,
+                batch_window_seconds=s.consumer_batch_window_ms / 1000,
                 workers=s.consumer_workers,
                 max_attempts=s.consumer_max_attempts,
                 retry_delays_ms=s.consumer_retry_delays_ms,

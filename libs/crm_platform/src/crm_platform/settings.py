@@ -44,10 +44,14 @@ class PlatformSettings(BaseSettings):
 
     outbox_sweep_seconds: float = Field(default=2.0, gt=0)
     outbox_batch_size: int = Field(default=200, ge=1)
+    # How long the relay, woken by a commit, waits for the commits of the same moment.
+    outbox_batch_window_ms: float = Field(default=5.0, ge=0, le=1000)
     outbox_retention_hours: float = Field(default=168.0, gt=0)
     # Unacked deliveries the broker sends ahead; the workers take them in batches.
     consumer_prefetch: int = Field(default=64, ge=1)
     consumer_batch_size: int = Field(default=32, ge=1)
+    # How long a batch's first event waits for others to join it (0: take what is there).
+    consumer_batch_window_ms: float = Field(default=5.0, ge=0, le=1000)
     # Batches handled at once, one database connection each.
     consumer_workers: int = Field(default=2, ge=1)
     consumer_max_attempts: int = Field(default=5, ge=1)

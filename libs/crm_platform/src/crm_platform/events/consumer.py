@@ -5,8 +5,9 @@ is acked only after that commits, so a crash redelivers and the inbox turns the 
 into a no-op. A failing handler is retried through TTL queues with growing delays and parked
 with its error after ``max_attempts``.
 
-Deliveries are handled in batches: whatever has arrived while the previous batch committed
-(up to ``batch_size``) runs in one transaction with one multi-row inbox insert, then every
+Deliveries are handled in batches: whatever has arrived while the previous batch committed,
+or within ``batch_window_seconds`` of a batch's first event (up to ``batch_size``), runs in
+one transaction with one multi-row inbox insert, then every
 message of it is acked. Under load this turns a commit per event into a commit per batch; at
 a trickle a batch is one event, so nothing waits for a batch to fill. If any handler of a
 batch fails, the whole transaction rolls back and its messages are handled one by one, each
@@ -109,6 +110,7 @@ class EventConsumer:
         handlers: dict[str, Handler],
         prefetch: int = 64,
         batch_size: int = 32,
+        batch_window_seconds: float = 0.0,
         workers: int = 2,
         max_attempts: int = 5,
         retry_delays_ms: list[int] | None = None,
@@ -121,6 +123,7 @@ class EventConsumer:
         self._handlers = dict(handlers)
         self._prefetch = prefetch
         self._batch_size = batch_size
+        self._batch_window_seconds = batch_window_seconds
         self._worker_count = workers
         self._workers: list[asyncio.Task[None]] = []
         self._max_attempts = max_attempts
@@ -220,6 +223,8 @@ class EventConsumer:
         """Take what has arrived (at least one message, at most a batch) and handle it."""
         while True:
             batch = [await buffer.get()]
+            if self._batch_window_seconds > 0 and buffer.empty():
+                await asyncio.sleep(self._batch_window_seconds)  # let the moment's events join
             while len(batch) < self._batch_size and not buffer.empty():
                 batch.append(buffer.get_nowait())
             try:

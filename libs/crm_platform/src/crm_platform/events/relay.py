@@ -44,6 +44,7 @@ class OutboxRelay:
         sweep_seconds: float = 2.0,
         retention: timedelta = timedelta(days=7),
         prune_every_seconds: float = 600.0,
+        batch_window_seconds: float = 0.0,
     ) -> None:
         self._sessionmaker = sessionmaker
         self._publisher = publisher
@@ -55,6 +56,9 @@ class OutboxRelay:
         self._prune_every_seconds = prune_every_seconds
         self._last_prune = 0.0
         self._last_backlog_count = 0.0
+        # After a wake, let the commits of this moment join the same pass: one SELECT,
+        # UPDATE and COMMIT for all of them instead of one pass per commit.
+        self._batch_window_seconds = batch_window_seconds
 
     async def run(self) -> None:
         """Publish until cancelled; never dies on a broker or database error."""
@@ -71,6 +75,8 @@ class OutboxRelay:
                     log.warning("outbox relay pass failed; retrying at next sweep", exc_info=True)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout=self._sweep_seconds)
+                if self._wake.is_set() and self._batch_window_seconds > 0:
+                    await asyncio.sleep(self._batch_window_seconds)
                 self._wake.clear()
         finally:
             outbox_signal.unregister(self._wake)

@@ -70,6 +70,7 @@ class RelayThread:
             batch_size=s.outbox_batch_size,
             sweep_seconds=s.outbox_sweep_seconds,
             retention=timedelta(hours=s.outbox_retention_hours),
+            batch_window_seconds=s.outbox_batch_window_ms / 1000,
         )
         self._loop = asyncio.get_running_loop()
         self._task = asyncio.current_task()

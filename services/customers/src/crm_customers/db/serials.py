@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import re
 
-from sqlalchemy import text
+from sqlalchemy import URL, text
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import DBAPIError
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -27,8 +27,8 @@ _NEXT_VALUES = text(
 )
 _EXISTS = text("SELECT to_regclass(:sequence) IS NOT NULL")
 _LAST_TAKEN_IN_TABLE = text("SELECT last_serial FROM code_sequence WHERE scope = :scope")
-# (database, sequence) pairs this process knows exist (never dropped while it runs).
-_known_sequences: set[tuple[str, str]] = set()
+# (database URL, sequence) pairs this process knows exist (never dropped while it runs).
+_known_sequences: set[tuple[URL, str]] = set()
 
 
 def sequence_name(scope: str) -> str:
@@ -45,7 +45,7 @@ async def take_serials(session: AsyncSession, scope: str, count: int = 1) -> lis
     if session.bind is None or session.bind.dialect.name != "postgresql":
         return await _take_from_table(session, scope, count)
     name = sequence_name(scope)
-    if (str(session.bind.url), name) not in _known_sequences:
+    if (session.bind.url, name) not in _known_sequences:
         await _ensure_sequence(session, scope, name)
     result = await session.execute(_NEXT_VALUES, {"sequence": name, "count": count})
     return [int(value) for value in result.scalars()]
@@ -71,7 +71,7 @@ async def _ensure_sequence(session: AsyncSession, scope: str, name: str) -> None
     assert session.bind is not None
     if (await session.execute(_EXISTS, {"sequence": name})).scalar_one():
         # Committed (or ours): remembered only once others can see it too.
-        _known_sequences.add((str(session.bind.url), name))
+        _known_sequences.add((session.bind.url, name))
         return
     taken = (await session.execute(_LAST_TAKEN_IN_TABLE, {"scope": scope})).scalar()
     start = int(taken or 0) + 1
