@@ -16,7 +16,8 @@ watches ``customer_replica`` in the engagement database:
 In the same run it measures the bare ceiling of this machine for the same shape of work
 (``bare_path.measure_bare_ceiling``: business row + outbox row -> publish with confirms ->
 inbox row + replica row, no framework) and reports ours as a ratio of it. Targets: ours
->= 40% of the bare ceiling's events/s and p99 lag <= 100 ms at 200 events/s.
+>= 40% of the bare ceiling's events/s and p99 lag <= 100 ms at 200 events/s, where the
+events must actually be committed at (95% of) that rate for the lag figure to count.
 
 Results go to ``bench/results/event_path-<UTC timestamp>.json`` and
 ``bench/results/event_path-latest.json``. Everything created (five databases, one vhost)
@@ -72,6 +73,7 @@ CONSUMERS = ("engagement", "service-desk", "notifier")
 
 TARGET_RATIO = 0.40
 TARGET_P99_MS = 100.0
+RATE_HELD_SHARE = 0.95  # the fixed-rate phase counts only if commits kept up with the offer
 POLL_SECONDS = 0.05
 DRAIN_TIMEOUT_SECONDS = 120.0
 HTTP_TIMEOUT_SECONDS = 300.0
@@ -442,6 +444,7 @@ async def stage_breakdown(system: System, created: Sequence[Created]) -> dict[st
         "lag_http_response_to_replica": [],
     }
     batches: set[datetime] = set()
+    event_times: list[datetime] = []
     retried = 0
     for c in created:
         o, rep = by_customer.get(c.customer_id), replicas.get(c.customer_id)
@@ -449,6 +452,7 @@ async def stage_breakdown(system: System, created: Sequence[Created]) -> dict[st
         if o is None or rep is None:
             continue
         event_time = rep["source_event_time"]
+        event_times.append(event_time)
         stages["business_txn_until_event"].append(
             (event_time - o["customer_created_at"]).total_seconds()
         )
@@ -471,6 +475,12 @@ async def stage_breakdown(system: System, created: Sequence[Created]) -> dict[st
                     (rep["replicated_at"] - received).total_seconds()
                 )
     result: dict[str, Any] = {name: _percentiles_ms(v) for name, v in stages.items()}
+    # The rate the events were actually committed at: an open loop offers a rate, but a
+    # service that cannot keep up commits slower, and its lag is then a lag at that rate.
+    span = (max(event_times) - min(event_times)).total_seconds() if len(event_times) > 1 else 0
+    result["committed_events_per_second"] = (
+        round((len(event_times) - 1) / span, 1) if span else None
+    )
     result["relay_batches"] = len(batches)
     result["mean_relay_batch"] = round(len(created) / len(batches), 2) if batches else None
     result["outbox_rows_with_failed_attempts"] = retried
@@ -632,13 +642,22 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 
     ratio = ours["sustained_events_per_second"] / bare["sustained_events_per_second"]
     p99 = float(ours["lag_ms"]["p99"])
+    committed_rate = ours["lag_stages_ms"]["committed_events_per_second"] or 0.0
+    rate_held = committed_rate >= RATE_HELD_SHARE * args.lag_rate
     checks = {
         "throughput_ratio": {
             "value": round(ratio, 3),
             "target": f">= {TARGET_RATIO}",
             "pass": ratio >= TARGET_RATIO,
         },
-        "lag_p99_ms": {"value": p99, "target": f"<= {TARGET_P99_MS}", "pass": p99 <= TARGET_P99_MS},
+        "lag_p99_ms": {
+            "value": p99,
+            "target": f"<= {TARGET_P99_MS}",
+            "committed_events_per_second": committed_rate,
+            "rate_held": rate_held,
+            # A lag measured at a lower rate than asked for does not meet the target.
+            "pass": p99 <= TARGET_P99_MS and rate_held,
+        },
     }
     return {
         "benchmark": "event_path",
@@ -719,6 +738,9 @@ def summary(result: dict[str, Any]) -> str:
         f"  (target >= {TARGET_RATIO:.0%})  {mark[t['throughput_ratio']['pass']]}",
         f"  p99 lag           {t['lag_p99_ms']['value']} ms"
         f"  (target <= {TARGET_P99_MS:g} ms)  {mark[t['lag_p99_ms']['pass']]}",
+        f"    commits during the fixed-rate phase: {t['lag_p99_ms']['committed_events_per_second']}"
+        f" events/s of {ours['lag_rate']:g} offered"
+        + ("" if t["lag_p99_ms"]["rate_held"] else " (did not keep up: the lag is at that rate)"),
         "",
         f"  sustained phase: the API took {ours['sustained_http_events_per_second']}"
         f" creations/s ({ours['concurrency']} in flight);"
