@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, bindparam, delete, func, select, update
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel import col
 from sqlmodel import select as sqlmodel_select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -34,6 +34,19 @@ _MARK_SENT = (
 )
 
 
+def _pending_query(dialect: str) -> Select[Any]:
+    """The oldest unpublished rows, at most ``:limit``; locked rows are another relay's."""
+    query = (
+        select(table.c.id, table.c.routing_key, table.c.body)
+        .where(table.c.published_at.is_(None))
+        .order_by(table.c.created_at)
+        .limit(bindparam("limit"))
+    )
+    if dialect == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return query
+
+
 class OutboxRelay:
     def __init__(
         self,
@@ -47,6 +60,8 @@ class OutboxRelay:
         batch_window_seconds: float = 0.0,
     ) -> None:
         self._sessionmaker = sessionmaker
+        self._engine: AsyncEngine = sessionmaker.kw["bind"]
+        self._pending = {d: _pending_query(d) for d in ("postgresql", "sqlite")}
         self._publisher = publisher
         self._batch_size = batch_size
         self._sweep_seconds = sweep_seconds
@@ -93,11 +108,10 @@ class OutboxRelay:
                     return confirmed
 
     async def _publish_batch(self) -> tuple[int, int]:
-        # Core rows, not ORM objects: the relay shares its event loop with the API.
-        async with self._sessionmaker() as session, session.begin():
-            connection = await session.connection()
-            query = self._pending_query(connection.dialect.name)
-            rows = (await connection.execute(query)).all()
+        # A Core connection and rows, no ORM session: a pass runs for every few commits.
+        async with self._engine.begin() as connection:
+            query = self._pending[connection.dialect.name]
+            rows = (await connection.execute(query, {"limit": self._batch_size})).all()
             if not rows:
                 return 0, 0
             outcomes = await asyncio.gather(
@@ -126,17 +140,6 @@ class OutboxRelay:
             if failed:
                 log.warning("%d outbox rows not confirmed; will retry", failed)
             return len(sent_ids), len(rows)
-
-    def _pending_query(self, dialect: str) -> Select[Any]:
-        query = (
-            select(table.c.id, table.c.routing_key, table.c.body)
-            .where(table.c.published_at.is_(None))
-            .order_by(table.c.created_at)
-            .limit(self._batch_size)
-        )
-        if dialect == "postgresql":
-            query = query.with_for_update(skip_locked=True)
-        return query
 
     async def _prune_if_due(self) -> None:
         """Delete rows published longer ago than the retention; they only serve audit."""
