@@ -103,4 +103,6 @@ class ServiceRuntime:
             checks["broker"] = f"unreachable: {type(exc).__name__}"
         if self.consumer is not None and self.settings.consumer_enabled:
             checks["consumer"] = "ok" if self.consumer.is_connected else "not consuming"
+        if self.settings.relay_enabled:
+            checks["relay"] = "ok" if self.relay.is_running else "stopped"
         return checks

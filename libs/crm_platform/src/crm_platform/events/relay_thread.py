@@ -40,6 +40,10 @@ class RelayThread:
         self._task: asyncio.Task[None] | None = None
         self._started = threading.Event()
 
+    @property
+    def is_running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
     def start(self) -> None:
         sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL_SECONDS))
         self._thread = threading.Thread(target=self._main, name="outbox-relay", daemon=True)
