@@ -114,17 +114,24 @@ async def _count(bus, note: str, expected: int) -> bool:
     return len(await bus.effects(note)) >= expected
 
 
+class HeldFirst:
+    """A handler recording ``note`` that holds its first event until released, so the
+    deliveries that arrive meanwhile wait in the consumer's buffer."""
+
+    def __init__(self, note: str) -> None:
+        self.first_call, self.release = asyncio.Event(), asyncio.Event()
+        self._effect = record_effect(note)
+
+    async def __call__(self, session, event) -> None:
+        if not self.first_call.is_set():
+            self.first_call.set()
+            await self.release.wait()
+        await self._effect(session, event)
+
+
 async def test_events_arriving_together_share_one_transaction(bus) -> None:
     """While a batch is being handled the next deliveries queue up and go in one commit."""
-    first_call, release = asyncio.Event(), asyncio.Event()
-    effect = record_effect("batched")
-
-    async def held_first(session, event) -> None:
-        if not first_call.is_set():
-            first_call.set()
-            await release.wait()  # the other 39 arrive meanwhile
-        await effect(session, event)
-
+    held_first = HeldFirst("batched")
     await bus.start_consumer(
         _service(), {"thing.happened": held_first}, workers=1, batch_size=32, prefetch=64
     )
@@ -133,9 +140,9 @@ async def test_events_arriving_together_share_one_transaction(bus) -> None:
         for n in range(40)
     ]
     await _publish_all(bus, events)
-    await asyncio.wait_for(first_call.wait(), 10)
+    await asyncio.wait_for(held_first.first_call.wait(), 10)
     await asyncio.sleep(0.5)  # the broker pushes the rest (prefetch 64) into the buffer
-    release.set()
+    held_first.release.set()
     await wait_until(lambda: _count(bus, "batched", 40), message="all 40 handled")
     assert sorted(row.event_id for row in await bus.effects()) == sorted(e.id for e in events)
     async with bus.sessionmaker() as session:
@@ -147,14 +154,7 @@ async def test_events_arriving_together_share_one_transaction(bus) -> None:
 
 async def test_a_failing_event_in_a_batch_costs_the_others_nothing(bus) -> None:
     """The batch rolls back and is handled one by one: each good event applies once."""
-    first_call, release = asyncio.Event(), asyncio.Event()
-    good = record_effect("good")
-
-    async def held_good(session, event) -> None:
-        if not first_call.is_set():
-            first_call.set()
-            await release.wait()
-        await good(session, event)
+    held_good = HeldFirst("good")
 
     async def always_fails(session, event) -> None:
         await record_effect("poison")(session, event)  # rolled back with the failure
@@ -166,7 +166,7 @@ async def test_a_failing_event_in_a_batch_costs_the_others_nothing(bus) -> None:
     )
     head = CloudEvent.new(service="probe", routing_key="thing.happened", subject="h", data={})
     await _publish_raw(bus, head)
-    await asyncio.wait_for(first_call.wait(), 10)
+    await asyncio.wait_for(held_good.first_call.wait(), 10)
     batch = [
         CloudEvent.new(service="probe", routing_key="thing.happened", subject=str(n), data={})
         for n in range(5)
@@ -174,7 +174,7 @@ async def test_a_failing_event_in_a_batch_costs_the_others_nothing(bus) -> None:
     poison = CloudEvent.new(service="probe", routing_key="poison.sent", subject="p", data={})
     await _publish_all(bus, [*batch[:2], poison, *batch[2:]])
     await asyncio.sleep(0.5)  # all six wait in the buffer: they make one batch
-    release.set()
+    held_good.release.set()
     parked = await wait_until(
         lambda: list_parked(bus.amqp_url, service), timeout=10, message="parking"
     )
