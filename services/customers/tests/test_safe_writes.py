@@ -156,3 +156,25 @@ async def test_concurrent_creates_with_one_credit_code_create_one_customer(clien
     responses = await asyncio.gather(*(client.post("/v1/customers", json=body) for _ in range(6)))
     assert sorted(r.status_code for r in responses) == [201] + [409] * 5
     assert await _count_customers(client) == 1
+
+
+async def test_a_sequence_made_in_a_rolled_back_transaction_is_made_again(client) -> None:
+    """A new scope's sequence is created by the first transaction that needs it; if that
+    transaction rolls back, the sequence is gone and the next create must make it again."""
+    from crm_customers.db.serials import take_serials
+
+    class Abandon(Exception):
+        pass
+
+    sessionmaker = client.app.state.runtime.sessionmaker
+    with pytest.raises(Abandon):
+        async with sessionmaker() as session, session.begin():
+            first = await take_serials(session, "customer:ZZ:2031")
+            again = await take_serials(session, "customer:ZZ:2031", 2)
+            raise Abandon  # rolls the transaction back, the new sequence with it
+    assert first == [1]
+    assert again == [2, 3]
+    async with sessionmaker() as session, session.begin():
+        assert await take_serials(session, "customer:ZZ:2031") == [1]
+    async with sessionmaker() as session, session.begin():  # committed now: remembered
+        assert await take_serials(session, "customer:ZZ:2031") == [2]

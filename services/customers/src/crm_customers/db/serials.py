@@ -29,6 +29,7 @@ _EXISTS = text("SELECT to_regclass(:sequence) IS NOT NULL")
 _LAST_TAKEN_IN_TABLE = text("SELECT last_serial FROM code_sequence WHERE scope = :scope")
 # (database URL, sequence) pairs this process knows exist (never dropped while it runs).
 _known_sequences: set[tuple[URL, str]] = set()
+_MADE_BY_THIS_SESSION = "crm_sequences_made"
 
 
 def sequence_name(scope: str) -> str:
@@ -70,8 +71,9 @@ async def _ensure_sequence(session: AsyncSession, scope: str, name: str) -> None
     starve the pool when many creates start a new scope at once)."""
     assert session.bind is not None
     if (await session.execute(_EXISTS, {"sequence": name})).scalar_one():
-        # Committed (or ours): remembered only once others can see it too.
-        _known_sequences.add((session.bind.url, name))
+        # Remembered only once committed: one this session made may still roll back.
+        if name not in session.info.get(_MADE_BY_THIS_SESSION, ()):
+            _known_sequences.add((session.bind.url, name))
         return
     taken = (await session.execute(_LAST_TAKEN_IN_TABLE, {"scope": scope})).scalar()
     start = int(taken or 0) + 1
@@ -80,6 +82,7 @@ async def _ensure_sequence(session: AsyncSession, scope: str, name: str) -> None
             await session.execute(
                 text(f'CREATE SEQUENCE IF NOT EXISTS "{name}" START WITH {start}')
             )
+        session.info.setdefault(_MADE_BY_THIS_SESSION, set()).add(name)
     except DBAPIError:  # created by another transaction at the same moment
         if not (await session.execute(_EXISTS, {"sequence": name})).scalar_one():
             raise
