@@ -63,7 +63,7 @@ async def test_every_service_is_ready_and_exposes_http_and_bus_metrics(system) -
         for name, process in system.processes.items():
             ready = await client.get(process.url + "/readyz")
             assert ready.status_code == 200, f"{name}: {ready.text}"
-            assert ready.json()["checks"]["relay"] == "ok", name  # its own thread, alive
+            assert ready.json()["checks"]["relay"] == "ok", name
             await client.get(process.url + "/healthz")
             metrics = (await client.get(process.url + "/metrics")).text
             assert "http_requests_total{" in metrics, name

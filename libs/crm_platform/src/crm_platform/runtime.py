@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
@@ -14,13 +15,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from crm_platform.db import create_engine, create_sessionmaker
 from crm_platform.events.broker import EventPublisher
 from crm_platform.events.consumer import EventConsumer, Handler
-from crm_platform.events.relay_thread import RelayThread
+from crm_platform.events.relay import OutboxRelay
 from crm_platform.metrics import prime_bus_metrics
 from crm_platform.settings import PlatformSettings
 
 log = logging.getLogger(__name__)
 
 STOP_TIMEOUT_SECONDS = 10.0
+RELAY_POOL_SIZE = 2
 
 
 @dataclass
@@ -31,16 +33,31 @@ class ServiceRuntime:
     engine: AsyncEngine = field(init=False)
     sessionmaker: async_sessionmaker[AsyncSession] = field(init=False)
     publisher: EventPublisher = field(init=False)
-    relay: RelayThread = field(init=False)
+    relay_engine: AsyncEngine = field(init=False)
+    relay: OutboxRelay = field(init=False)
     consumer: EventConsumer | None = field(init=False, default=None)
     _tasks: list[asyncio.Task[None]] = field(init=False, default_factory=list)
+    _relay_task: asyncio.Task[None] | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         s = self.settings
-        self.engine = create_engine(s.database_url, session_settings=s.database_session_settings())
+        self.engine = create_engine(
+            s.database_url,
+            pool_size=s.database_pool_size,
+            session_settings=s.database_session_settings(),
+        )
         self.sessionmaker = create_sessionmaker(self.engine)
         self.publisher = EventPublisher(s.amqp_url, s.events_exchange)
-        self.relay = RelayThread(s)
+        # The relay's own connections: it never waits behind requests for one.
+        self.relay_engine = create_engine(s.database_url, pool_size=RELAY_POOL_SIZE)
+        self.relay = OutboxRelay(
+            create_sessionmaker(self.relay_engine),
+            self.publisher,
+            batch_size=s.outbox_batch_size,
+            sweep_seconds=s.outbox_sweep_seconds,
+            retention=timedelta(hours=s.outbox_retention_hours),
+            batch_window_seconds=s.outbox_batch_window_ms / 1000,
+        )
         if self.handlers:
             self.consumer = EventConsumer(
                 service=s.service_name,
@@ -62,7 +79,8 @@ class ServiceRuntime:
         if self.consumer is not None and self.settings.consumer_enabled:
             self._tasks.append(asyncio.create_task(self.consumer.run(), name="event-consumer"))
         if self.settings.relay_enabled:
-            await asyncio.to_thread(self.relay.start)
+            self._relay_task = asyncio.create_task(self.relay.run(), name="outbox-relay")
+            self._tasks.append(self._relay_task)
 
     async def stop(self) -> None:
         if self.consumer is not None:
@@ -82,10 +100,9 @@ class ServiceRuntime:
                     with contextlib.suppress(Exception):
                         task.result()
         self._tasks.clear()
-        if self.settings.relay_enabled:
-            await asyncio.to_thread(self.relay.stop, STOP_TIMEOUT_SECONDS)
         await self.publisher.close()
         await self.engine.dispose()
+        await self.relay_engine.dispose()
 
     async def readiness(self) -> dict[str, str]:
         """Each dependency's state: ``ok`` or the reason it is not."""
@@ -104,5 +121,6 @@ class ServiceRuntime:
         if self.consumer is not None and self.settings.consumer_enabled:
             checks["consumer"] = "ok" if self.consumer.is_connected else "not consuming"
         if self.settings.relay_enabled:
-            checks["relay"] = "ok" if self.relay.is_running else "stopped"
+            running = self._relay_task is not None and not self._relay_task.done()
+            checks["relay"] = "ok" if running else "stopped"
         return checks
