@@ -27,6 +27,7 @@ from crm_platform.metrics import EVENTS_PUBLISHED, OUTBOX_BACKLOG
 log = logging.getLogger(__name__)
 
 table = OutboxMessage.__table__
+PASSES_IN_FLIGHT = 2  # PostgreSQL: one selecting while the other awaits confirms
 _MARK_SENT = (
     update(table)
     .where(table.c.id.in_(bindparam("ids", expanding=True)))
@@ -76,25 +77,48 @@ class OutboxRelay:
         self._batch_window_seconds = batch_window_seconds
 
     async def run(self) -> None:
-        """Publish until cancelled; never dies on a broker or database error."""
+        """Publish until cancelled; never dies on a broker or database error.
+
+        On PostgreSQL a new pass may start while the previous one still waits for the
+        broker's confirms: ``SKIP LOCKED`` gives it only rows committed since, so a commit
+        waits for at most the pass in progress to have selected, not to have finished. On
+        SQLite (no row locks) passes run one at a time.
+        """
         outbox_signal.register(self._wake)
+        in_flight: set[asyncio.Task[None]] = set()
         try:
             while True:
-                try:
-                    await self.drain()
-                    await self._update_backlog_if_due()
-                    await self._prune_if_due()
-                except asyncio.CancelledError:
-                    raise
-                except Exception:
-                    log.warning("outbox relay pass failed; retrying at next sweep", exc_info=True)
+                parallel = self._engine.dialect.name == "postgresql"
+                if len(in_flight) < (PASSES_IN_FLIGHT if parallel else 1):
+                    self._wake.clear()
+                    task = asyncio.create_task(self._pass(), name="outbox-relay-pass")
+                    in_flight.add(task)
+                    task.add_done_callback(in_flight.discard)
+                    if not parallel:
+                        await task
+                else:
+                    await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
+                    continue
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout=self._sweep_seconds)
-                if self._wake.is_set() and self._batch_window_seconds > 0:
+                if self._batch_window_seconds > 0:
                     await asyncio.sleep(self._batch_window_seconds)
-                self._wake.clear()
         finally:
             outbox_signal.unregister(self._wake)
+            for task in in_flight:
+                task.cancel()
+
+    async def _pass(self) -> None:
+        try:
+            sent, seen = await self._publish_batch()
+            if seen == self._batch_size and sent == seen:
+                self._wake.set()  # more may be waiting: go again at once
+            await self._update_backlog_if_due()
+            await self._prune_if_due()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.warning("outbox relay pass failed; retrying at next sweep", exc_info=True)
 
     async def drain(self) -> int:
         """Publish everything pending now; returns how many rows were confirmed."""
