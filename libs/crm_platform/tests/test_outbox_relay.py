@@ -69,3 +69,22 @@ async def test_published_rows_past_retention_are_pruned(bus) -> None:
     await bus.relay._prune_if_due()
     rows = await bus.outbox()
     assert [row.published_at for row in rows] == [None]
+
+
+async def test_overlapping_passes_publish_every_event_once(bus) -> None:
+    """On PostgreSQL a pass starts while the previous one awaits confirms; under a stream of
+    commits, each event must still go out exactly once."""
+    bus.relay._batch_size = 5  # many passes, overlapping
+    async with bus.observer("thing.happened") as seen:
+        bus.start_relay()
+
+        async def commits(worker: int) -> None:
+            for n in range(50):
+                await bus.stage("thing.happened", f"w{worker}-{n}")
+
+        await asyncio.gather(*(commits(w) for w in range(6)))
+        await wait_until(lambda: asyncio.sleep(0, result=len(seen) >= 300), message="all events")
+        await asyncio.sleep(0.5)  # a duplicate would arrive by now
+    assert len(seen) == 300
+    assert len({event.id for event in seen}) == 300
+    assert all(row.published_at is not None for row in await bus.outbox())
