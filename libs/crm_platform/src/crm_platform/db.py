@@ -97,14 +97,14 @@ def platform_tables(*models: type) -> MetaData:
     return metadata
 
 
-_UPSERTS: dict[tuple[str, str, tuple[str, ...], str, str], Any] = {}
+_UPSERTS: dict[tuple[str, Table, tuple[str, ...], str, str], Any] = {}
 
 
 def _upsert_statement(
     dialect: str, table: Table, columns: tuple[str, ...], key: str, version: str
 ) -> Any:
     """Built once per shape: building it per event cost more CPU than running it."""
-    shape = (dialect, table.name, columns, key, version)
+    shape = (dialect, table, columns, key, version)  # the Table itself: names can repeat
     if shape not in _UPSERTS:
         insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
         statement = insert(table)
