@@ -37,7 +37,7 @@ from crm_platform.events.broker import (
     declare_exchange,
 )
 from crm_platform.events.envelope import CloudEvent
-from crm_platform.events.inbox import record_in_inbox, record_many_in_inbox
+from crm_platform.events.inbox import record_in_inbox
 from crm_platform.logging import correlation_id_var
 from crm_platform.metrics import (
     BROKER_CONNECTED,
@@ -283,7 +283,7 @@ class EventConsumer:
     async def _apply_together(self, deliveries: list[_Delivery]) -> list[str]:
         """All handlers of a batch in one transaction; raises if any of them fails."""
         async with self._sessionmaker() as session, session.begin():
-            fresh = await record_many_in_inbox(session, [d.event for d in deliveries])
+            fresh = await record_in_inbox(session, [d.event for d in deliveries])
             outcomes = []
             for delivery in deliveries:
                 if delivery.event.id not in fresh:
@@ -308,7 +308,7 @@ class EventConsumer:
         started = time.perf_counter()
         try:
             async with self._sessionmaker() as session, session.begin():
-                if await record_in_inbox(session, event_):
+                if event_.id in await record_in_inbox(session, [event_]):
                     await delivery.handler(session, event_)
                     outcome = "handled"
                 else:

@@ -23,28 +23,8 @@ class InboxMessage(SQLModel, table=True):
     received_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
 
 
-# Built once per dialect: this runs for every consumed event.
+# Built once per dialect: this runs for every batch of consumed events.
 _RECORD = {
-    "postgresql": postgresql.insert(InboxMessage).on_conflict_do_nothing(index_elements=["id"]),
-    "sqlite": sqlite.insert(InboxMessage).on_conflict_do_nothing(index_elements=["id"]),
-}
-
-
-async def record_in_inbox(session: AsyncSession, event_: CloudEvent) -> bool:
-    """Insert the event id; False when it was already there (a redelivery)."""
-    dialect = session.bind.dialect.name if session.bind else "postgresql"
-    values = {
-        "id": event_.id,
-        "type": event_.type,
-        "source": event_.source,
-        "received_at": datetime.now(UTC),
-    }
-    connection = await session.connection()  # Core, not the ORM's bulk-insert path
-    result = await connection.execute(_RECORD[dialect], values)
-    return bool(result.rowcount)
-
-
-_RECORD_MANY = {
     "postgresql": postgresql.insert(InboxMessage)
     .on_conflict_do_nothing(index_elements=["id"])
     .returning(InboxMessage.id),
@@ -54,9 +34,7 @@ _RECORD_MANY = {
 }
 
 
-async def record_many_in_inbox(
-    session: AsyncSession, events: Sequence[CloudEvent]
-) -> set[uuid.UUID]:
+async def record_in_inbox(session: AsyncSession, events: Sequence[CloudEvent]) -> set[uuid.UUID]:
     """Insert the ids of a batch in one statement; returns those that were not there yet.
 
     The statement is constant and the rows go as parameters: SQLAlchemy folds them into one
@@ -75,5 +53,5 @@ async def record_many_in_inbox(
         for event_ in events
     }
     connection = await session.connection()
-    result = await connection.execute(_RECORD_MANY[dialect], list(rows.values()))
+    result = await connection.execute(_RECORD[dialect], list(rows.values()))
     return set(result.scalars())
