@@ -162,6 +162,17 @@ async def _load_request(
     return request, customer
 
 
+async def _load_for_decision(
+    session: AsyncSession, ctx: RequestContext, request_id: uuid.UUID, expected_version: int | None
+) -> tuple[ChangeRequest, Customer]:
+    """A pending request (at the version the approver saw) that is not the approver's own."""
+    access.ensure_approver(ctx.identity)
+    request, customer = await _load_request(session, ctx, request_id, for_update=True)
+    _ensure_pending(request, expected_version)
+    _ensure_not_own(ctx, request)
+    return request, customer
+
+
 def _ensure_pending(request: ChangeRequest, expected_version: int | None) -> None:
     if request.status != ChangeRequestStatus.PENDING:
         raise Conflict(
@@ -261,11 +272,8 @@ async def approve(
     expected_version: int | None,
 ) -> ChangeRequestView:
     """Apply the held changes to the customer as it is now (re-validated); one transaction."""
-    access.ensure_approver(ctx.identity)
     async with session.begin():
-        request, customer = await _load_request(session, ctx, request_id, for_update=True)
-        _ensure_pending(request, expected_version)
-        _ensure_not_own(ctx, request)
+        request, customer = await _load_for_decision(session, ctx, request_id, expected_version)
         if customer.archived_at is not None:
             raise Conflict(
                 f"Customer {customer.code} is archived; restore it first or reject the request.",
@@ -295,11 +303,8 @@ async def reject(
     expected_version: int | None,
 ) -> ChangeRequestView:
     """Close the request with the reason kept; the customer stays as it is."""
-    access.ensure_approver(ctx.identity)
     async with session.begin():
-        request, customer = await _load_request(session, ctx, request_id, for_update=True)
-        _ensure_pending(request, expected_version)
-        _ensure_not_own(ctx, request)
+        request, customer = await _load_for_decision(session, ctx, request_id, expected_version)
         return await _close(
             session,
             ctx,
