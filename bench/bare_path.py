@@ -25,18 +25,23 @@ import json
 import os
 import platform
 import secrets
-import statistics
+import sys
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit
+
+if str(Path(__file__).resolve().parent) not in sys.path:  # run with -m, or imported by event_path
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import aio_pika
 import asyncpg
 from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractIncomingMessage
+from reporting import percentiles_ms
 
 EXCHANGE = "crm.events"
 ROUTING_KEY = "customer.created"
@@ -377,17 +382,6 @@ async def open_loop(
     return list(await asyncio.gather(*tasks)), worst_lateness
 
 
-def _percentiles_ms(values_s: Sequence[float]) -> dict[str, float | int]:
-    cuts = statistics.quantiles(values_s, n=100, method="inclusive")
-    return {
-        "p50": round(cuts[49] * 1000, 2),
-        "p95": round(cuts[94] * 1000, 2),
-        "p99": round(cuts[98] * 1000, 2),
-        "max": round(max(values_s) * 1000, 2),
-        "count": len(values_s),
-    }
-
-
 async def _rabbitmqctl(*args: str) -> None:
     proc = await asyncio.create_subprocess_exec(
         "rabbitmqctl",
@@ -534,9 +528,9 @@ async def measure_bare_ceiling(
             "sustained_events": sustained_events,
             "sustained_seconds": round(sustained_seconds, 3),
             "sustained_producer_events_per_second": round(sustained_events / producer_seconds, 1),
-            "lag_ms": _percentiles_ms(lag_from_source),
+            "lag_ms": percentiles_ms(lag_from_source),
             "lag_basis": "replicated_at - source_time (both PostgreSQL clock_timestamp())",
-            "lag_from_commit_ms": _percentiles_ms(lag_from_commit),
+            "lag_from_commit_ms": percentiles_ms(lag_from_commit),
             "lag_rate": lag_rate,
             "lag_seconds": lag_seconds,
             "lag_schedule_worst_lateness_ms": round(worst_lateness * 1000, 2),

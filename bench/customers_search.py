@@ -32,12 +32,10 @@ import argparse
 import asyncio
 import contextlib
 import itertools
-import json
 import os
 import platform
 import random
 import statistics
-import subprocess
 import sys
 import time
 import uuid
@@ -47,8 +45,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+if str(Path(__file__).resolve().parent) not in sys.path:  # run as a script or with -m
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+
 import asyncpg
 import httpx
+from reporting import REPO_ROOT, git_revision, write_results
 
 from crm_customers.__main__ import MIGRATIONS_DIR
 from crm_customers.domain.codes import format_customer_code, sequence_scope
@@ -67,9 +69,6 @@ from crm_platform.testing import (
     run_id,
 )
 
-BENCH_DIR = Path(__file__).resolve().parent
-REPO_ROOT = BENCH_DIR.parent
-RESULTS_DIR = BENCH_DIR / "results"
 LOG_DIR = REPO_ROOT / "var" / "bench-logs"
 
 TARGET_P95_MS = 50.0
@@ -453,16 +452,6 @@ SCENARIOS = {
 # --------------------------------------------------------------------------- the run
 
 
-def _git_revision() -> str:
-    result = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
-    )
-    dirty = subprocess.run(
-        ["git", "status", "--porcelain"], capture_output=True, text=True, check=False
-    )
-    return result.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
-
-
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     tag = run_id()
     database = f"bench_customers_{tag}"
@@ -536,7 +525,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             print(f"  kept database {database} (--keep-database): {url}")
     result.update(
         finished_at=datetime.now(UTC).isoformat(),
-        git_revision=_git_revision(),
+        git_revision=git_revision(),
         machine={
             "cpu_count": os.cpu_count(),
             "python": platform.python_version(),
@@ -592,16 +581,6 @@ def summary(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def write_results(result: dict[str, Any]) -> Path:
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    path = RESULTS_DIR / f"customers_search-{stamp}.json"
-    text = json.dumps(result, indent=2, default=str, ensure_ascii=False) + "\n"
-    path.write_text(text)
-    (RESULTS_DIR / "customers_search-latest.json").write_text(text)
-    return path
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -617,7 +596,7 @@ def main() -> None:
     args = parser.parse_args()
     os.chdir(REPO_ROOT)
     result = asyncio.run(run(args))
-    path = write_results(result)
+    path = write_results("customers_search", result)
     print(summary(result))
     print(f"\n  results: {path.relative_to(REPO_ROOT)} (and customers_search-latest.json)")
     if args.check and not result["pass"]:

@@ -35,8 +35,6 @@ import contextlib
 import json
 import os
 import platform
-import statistics
-import subprocess
 import sys
 import time
 import uuid
@@ -55,6 +53,7 @@ import aiohttp  # noqa: E402
 import asyncpg  # noqa: E402
 import httpx  # noqa: E402
 from bare_path import closed_loop, measure_bare_ceiling, open_loop  # noqa: E402
+from reporting import git_revision, percentiles_ms, write_results  # noqa: E402
 
 from crm_platform.identity import mint_internal_token  # noqa: E402
 from crm_platform.settings import DEV_INTERNAL_TOKEN_SECRET  # noqa: E402
@@ -80,7 +79,6 @@ HTTP_TIMEOUT_SECONDS = 300.0
 MAX_CONNECTIONS = 64
 DISTURBED_OTHER_CORES = 0.3  # CPU used by other work during a phase that flags it
 OUTBOX_SWEEP_SECONDS = "1.0"  # the bare relay sweeps every 1.0 s too
-RESULTS_DIR = BENCH_DIR / "results"
 LOG_DIR = REPO_ROOT / "var" / "bench-logs"
 
 
@@ -90,20 +88,6 @@ def _env_name(service: str) -> str:
 
 def _dsn(sqlalchemy_url: str) -> str:
     return sqlalchemy_url.replace("postgresql+asyncpg://", "postgresql://", 1)
-
-
-def _percentiles_ms(values_s: Sequence[float]) -> dict[str, float | int]:
-    if len(values_s) < 2:
-        return {"count": len(values_s)}
-    cuts = statistics.quantiles(values_s, n=100, method="inclusive")
-    return {
-        "p50": round(cuts[49] * 1000, 2),
-        "p95": round(cuts[94] * 1000, 2),
-        "p99": round(cuts[98] * 1000, 2),
-        "max": round(max(values_s) * 1000, 2),
-        "mean": round(statistics.fmean(values_s) * 1000, 2),
-        "count": len(values_s),
-    }
 
 
 # --------------------------------------------------------------------------- the system
@@ -474,7 +458,7 @@ async def stage_breakdown(system: System, created: Sequence[Created]) -> dict[st
                 stages["handler_start_to_replicated"].append(
                     (rep["replicated_at"] - received).total_seconds()
                 )
-    result: dict[str, Any] = {name: _percentiles_ms(v) for name, v in stages.items()}
+    result: dict[str, Any] = {name: percentiles_ms(v) for name, v in stages.items()}
     # The rate the events were actually committed at: an open loop offers a rate, but a
     # service that cannot keep up commits slower, and its lag is then a lag at that rate.
     span = (max(event_times) - min(event_times)).total_seconds() if len(event_times) > 1 else 0
@@ -566,27 +550,6 @@ async def measure_ours(
     }
 
 
-def _git_revision() -> str:
-    try:
-        head = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=REPO_ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=REPO_ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return head + ("-dirty" if dirty else "")
-
-
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     started = datetime.now(UTC)
     print(
@@ -663,7 +626,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "benchmark": "event_path",
         "started_at": started.isoformat(),
         "finished_at": datetime.now(UTC).isoformat(),
-        "git_revision": _git_revision(),
+        "git_revision": git_revision(),
         "ours": ours,
         "bare": bare,
         "ratio_to_bare": round(ratio, 3),
@@ -676,16 +639,6 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             "platform": platform.platform(),
         },
     }
-
-
-def write_results(result: dict[str, Any]) -> Path:
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    path = RESULTS_DIR / f"event_path-{stamp}.json"
-    text = json.dumps(result, indent=2, default=str) + "\n"
-    path.write_text(text)
-    (RESULTS_DIR / "event_path-latest.json").write_text(text)
-    return path
 
 
 def _stage_lines(title: str, stages: dict[str, Any]) -> list[str]:
@@ -778,7 +731,7 @@ def main() -> None:
         import uvloop
 
         result = uvloop.run(run(args))
-    path = write_results(result)
+    path = write_results("event_path", result)
     print(summary(result))
     print(f"\n  results: {path.relative_to(REPO_ROOT)} (and event_path-latest.json)")
     if args.check and not result["pass"]:

@@ -1,0 +1,64 @@
+"""What every benchmark here reports the same way: latency percentiles, the code revision, the
+JSON result files under ``bench/results/``."""
+
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+BENCH_DIR = Path(__file__).resolve().parent
+REPO_ROOT = BENCH_DIR.parent
+RESULTS_DIR = BENCH_DIR / "results"
+
+
+def percentiles_ms(values_s: Sequence[float]) -> dict[str, float | int]:
+    """p50/p95/p99/max/mean in milliseconds of durations given in seconds."""
+    if len(values_s) < 2:
+        return {"count": len(values_s)}
+    cuts = statistics.quantiles(values_s, n=100, method="inclusive")
+    return {
+        "p50": round(cuts[49] * 1000, 2),
+        "p95": round(cuts[94] * 1000, 2),
+        "p99": round(cuts[98] * 1000, 2),
+        "max": round(max(values_s) * 1000, 2),
+        "mean": round(statistics.fmean(values_s) * 1000, 2),
+        "count": len(values_s),
+    }
+
+
+def git_revision() -> str:
+    """The short HEAD, ``-dirty`` when tracked files changed; ``unknown`` outside git."""
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head + ("-dirty" if dirty else "")
+
+
+def write_results(benchmark: str, result: dict[str, Any]) -> Path:
+    """``<benchmark>-<UTC stamp>.json`` and ``<benchmark>-latest.json``; returns the first."""
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    path = RESULTS_DIR / f"{benchmark}-{stamp}.json"
+    text = json.dumps(result, indent=2, default=str, ensure_ascii=False) + "\n"
+    path.write_text(text)
+    (RESULTS_DIR / f"{benchmark}-latest.json").write_text(text)
+    return path
