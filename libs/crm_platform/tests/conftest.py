@@ -153,7 +153,7 @@ async def bus(database_factory: Any, amqp_url: str) -> AsyncIterator[Bus]:
     sessionmaker = create_sessionmaker(engine)
     exchange = f"crm.events.test{next(_exchange_serial)}.{uuid.uuid4().hex[:6]}"
     publisher = EventPublisher(amqp_url, exchange)
-    relay = OutboxRelay(sessionmaker, publisher, batch_size=50, sweep_seconds=0.3)
+    relay = OutboxRelay(engine, publisher, batch_size=50, sweep_seconds=0.3)
     harness = Bus(amqp_url, exchange, engine, sessionmaker, publisher, relay)
     yield harness
     await harness.close()

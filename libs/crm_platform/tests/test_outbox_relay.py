@@ -45,7 +45,7 @@ async def test_row_is_marked_sent_only_after_the_broker_confirms(bus) -> None:
 
 
 async def test_two_relays_share_the_outbox_without_publishing_twice(bus) -> None:
-    second = OutboxRelay(bus.sessionmaker, bus.publisher, batch_size=7, sweep_seconds=0.2)
+    second = OutboxRelay(bus.engine, bus.publisher, batch_size=7, sweep_seconds=0.2)
     bus.relay._batch_size = 7
     async with bus.observer("thing.happened") as seen:
         for n in range(120):

@@ -51,7 +51,7 @@ class ServiceRuntime:
         # The relay's own connections: it never waits behind requests for one.
         self.relay_engine = create_engine(s.database_url, pool_size=RELAY_POOL_SIZE)
         self.relay = OutboxRelay(
-            create_sessionmaker(self.relay_engine),
+            self.relay_engine,
             self.publisher,
             batch_size=s.outbox_batch_size,
             sweep_seconds=s.outbox_sweep_seconds,

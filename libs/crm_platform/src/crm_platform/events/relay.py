@@ -15,10 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, bindparam, delete, func, select, update
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
-from sqlmodel import col
-from sqlmodel import select as sqlmodel_select
-from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crm_platform.events.broker import EventPublisher
 from crm_platform.events.outbox import OutboxMessage, outbox_signal
@@ -51,7 +48,7 @@ def _pending_query(dialect: str) -> Select[Any]:
 class OutboxRelay:
     def __init__(
         self,
-        sessionmaker: async_sessionmaker[AsyncSession],
+        engine: AsyncEngine,
         publisher: EventPublisher,
         *,
         batch_size: int = 200,
@@ -60,8 +57,7 @@ class OutboxRelay:
         prune_every_seconds: float = 600.0,
         batch_window_seconds: float = 0.0,
     ) -> None:
-        self._sessionmaker = sessionmaker
-        self._engine: AsyncEngine = sessionmaker.kw["bind"]
+        self._engine = engine
         self._pending = {d: _pending_query(d) for d in ("postgresql", "sqlite")}
         self._publisher = publisher
         self._batch_size = batch_size
@@ -132,7 +128,7 @@ class OutboxRelay:
                     return confirmed
 
     async def _publish_batch(self) -> tuple[int, int]:
-        # A Core connection and rows, no ORM session: a pass runs for every few commits.
+        # Core rows, no ORM session: a pass runs for every few commits.
         async with self._engine.begin() as connection:
             query = self._pending[connection.dialect.name]
             rows = (await connection.execute(query, {"limit": self._batch_size})).all()
@@ -171,10 +167,8 @@ class OutboxRelay:
             return
         self._last_prune = time.monotonic()
         cutoff = datetime.now(UTC) - self._retention
-        async with self._sessionmaker() as session, session.begin():
-            await session.execute(
-                delete(OutboxMessage).where(col(OutboxMessage.published_at) < cutoff)
-            )
+        async with self._engine.begin() as connection:
+            await connection.execute(delete(table).where(table.c.published_at < cutoff))
 
     async def _update_backlog_if_due(self) -> None:
         """Count the backlog at most once per sweep interval, not after every commit."""
@@ -184,8 +178,6 @@ class OutboxRelay:
         await self._update_backlog()
 
     async def _update_backlog(self) -> None:
-        async with self._sessionmaker() as session:
-            pending = await session.exec(
-                sqlmodel_select(func.count()).where(col(OutboxMessage.published_at).is_(None))
-            )
-            OUTBOX_BACKLOG.set(pending.one())
+        async with self._engine.connect() as connection:
+            query = select(func.count()).where(table.c.published_at.is_(None))
+            OUTBOX_BACKLOG.set((await connection.execute(query)).scalar_one())
