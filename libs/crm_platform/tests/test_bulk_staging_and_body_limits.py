@@ -1,16 +1,18 @@
-"""Two edges bulk imports need: staging many events at once, and a larger body limit for one
+"""Staging events (many at once, and inside savepoints), and a larger body limit for one
 upload path while every other path keeps the default."""
 
 import asyncio
 import contextlib
+import json
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 from fastapi import APIRouter, Request
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm_platform.events import CloudEvent
-from crm_platform.events.outbox import add_events
+from crm_platform.events.outbox import add_event, add_events
 from crm_platform.http.app import create_service_app
 from crm_platform.identity import mint_internal_token
 from crm_platform.settings import PlatformSettings
@@ -84,3 +86,41 @@ async def test_a_path_may_have_its_own_body_limit(client: httpx.AsyncClient) -> 
     too_big = await client.post("/v1/other", content=b"x" * 2049)
     assert too_big.status_code == 413
     assert "2048 bytes" in too_big.json()["detail"]
+
+
+async def test_events_staged_in_a_rolled_back_savepoint_are_dropped_and_the_rest_kept(bus) -> None:
+    """add_event writes its row at commit; a savepoint must still undo what was staged in it,
+    including what a savepoint nested in it staged and released."""
+
+    class Undo(Exception):
+        pass
+
+    def stage(session: AsyncSession, note: str) -> None:
+        add_event(session, _events(1, note)[0])
+
+    async with bus.sessionmaker() as session:
+        async with session.begin():
+            stage(session, "before")
+            with contextlib.suppress(Undo):
+                async with session.begin_nested():
+                    stage(session, "rolled-back")
+                    raise Undo
+            async with session.begin_nested():
+                stage(session, "released")
+            stage(session, "between")
+            with contextlib.suppress(Undo):
+                async with session.begin_nested():
+                    stage(session, "outer-rolled-back")
+                    async with session.begin_nested():
+                        stage(session, "inner-released-then-outer-rolled-back")
+                    raise Undo
+            stage(session, "after")
+        with contextlib.suppress(Undo):
+            async with session.begin():
+                stage(session, "whole-transaction-undone")
+                raise Undo
+        async with session.begin():
+            pass  # nothing staged is left over from the rolled-back transaction
+
+    kept = sorted(json.loads(row.body)["data"]["note"] for row in await bus.outbox())
+    assert kept == ["after-0", "before-0", "between-0", "released-0"]

@@ -66,7 +66,9 @@ def create_engine(
     return create_async_engine(
         url,
         pool_size=pool_size,
-        max_overflow=pool_size,
+        # No overflow: connections opened for a burst were closed after it, and each new one
+        # costs a backend start and cold statement caches, which a busy burst can least afford.
+        max_overflow=0,
         pool_recycle=1800,
         connect_args={"server_settings": dict(session_settings or {})},
     )

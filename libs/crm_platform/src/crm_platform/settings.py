@@ -42,7 +42,7 @@ class PlatformSettings(BaseSettings):
     log_level: str = "INFO"
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
 
-    # Connections each process keeps (and as many again in overflow under bursts).
+    # Connections each process keeps for requests and handlers; no overflow: beyond it, wait.
     database_pool_size: int = Field(default=10, ge=1, le=200)
     outbox_sweep_seconds: float = Field(default=2.0, gt=0)
     outbox_batch_size: int = Field(default=200, ge=1)

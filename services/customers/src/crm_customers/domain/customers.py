@@ -251,9 +251,8 @@ async def create_customer(
             created_at=now,
             updated_at=now,
         )
-        session.add(customer)
         try:
-            await session.flush()
+            await repository.insert_customer(session, customer)
         except IntegrityError as exc:  # another create took the same identifier meanwhile
             raise Conflict(
                 "A customer with the same credit code or ID number was created at the same "
