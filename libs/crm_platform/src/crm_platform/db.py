@@ -13,6 +13,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from crm_platform.staged_writes import stage_row
+
 
 def normalize_database_url(url: str) -> str:
     """Accept plain ``postgresql://`` and ``sqlite:///`` URLs and pick the async drivers."""
@@ -118,7 +120,7 @@ def _upsert_statement(
     return _UPSERTS[shape]
 
 
-async def upsert_if_newer(
+def stage_upsert_if_newer(
     session: AsyncSession,
     table: Table,
     values: dict[str, Any],
@@ -128,10 +130,10 @@ async def upsert_if_newer(
 ) -> None:
     """Insert a replica row, or update it only when ``values`` carries a newer version.
 
-    One statement, so replicas kept from events stay cheap and never go back in time when
-    events arrive out of order.
+    A staged write (``crm_platform.staged_writes``): the rows of one transaction go to the
+    database together at commit, so a consumer batch of many events pays one round trip.
+    Replicas never go back in time when events arrive out of order, nor when one batch
+    carries two states of the same row (the rows run in order, each against the last).
     """
     dialect = session.bind.dialect.name if session.bind is not None else "postgresql"
-    statement = _upsert_statement(dialect, table, tuple(values), key, version)
-    connection = await session.connection()  # Core: no ORM bulk-insert machinery per event
-    await connection.execute(statement, values)
+    stage_row(session, _upsert_statement(dialect, table, tuple(values), key, version), values)

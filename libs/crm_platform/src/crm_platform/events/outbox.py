@@ -18,11 +18,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm_platform.events.envelope import CloudEvent
 from crm_platform.logging import correlation_id_var
+from crm_platform.staged_writes import stage_row
 
-# session.info keys: rows staged and not yet written; the staged count at each savepoint's
-# start; whether the transaction wrote rows, so that its commit wakes the relay.
-_STAGED = "crm_outbox_staged"
-_SAVEPOINT_MARKS = "crm_outbox_savepoint_marks"
+# session.info key: the transaction staged events, so its commit wakes the relay.
 _PENDING_FLAG = "crm_outbox_pending"
 
 
@@ -72,13 +70,13 @@ def _outbox_row(event_: CloudEvent, correlation_id: str | None, now: datetime) -
 def add_event(session: AsyncSession, event_: CloudEvent) -> CloudEvent:
     """Stage ``event_`` in the caller's transaction; it is published only if that commits.
 
-    The row is written when the transaction commits, with every other row staged in it, in
-    one INSERT: an ORM object and a flush per event cost more than the rest of a small use
-    case. A savepoint rolled back drops what was staged in it (and in savepoints within it).
-    Rows staged are not visible to queries in the same transaction before it commits.
+    The row is a staged write (``crm_platform.staged_writes``): written when the transaction
+    commits, with the other rows staged in it, in one round trip; an ORM object and a flush
+    per event cost more than the rest of a small use case. A savepoint that rolls back
+    drops the events staged in it.
     """
-    row = _outbox_row(event_, correlation_id_var.get(), utcnow())
-    session.info.setdefault(_STAGED, []).append(row)
+    stage_row(session, _INSERT, _outbox_row(event_, correlation_id_var.get(), utcnow()))
+    session.info[_PENDING_FLAG] = True
     return event_
 
 
@@ -89,43 +87,6 @@ async def add_events(session: AsyncSession, events: Sequence[CloudEvent]) -> Non
     correlation_id, now = correlation_id_var.get(), utcnow()
     await session.execute(_INSERT, [_outbox_row(e, correlation_id, now) for e in events])
     session.info[_PENDING_FLAG] = True
-
-
-@event.listens_for(Session, "before_commit")
-def _write_staged_rows(session: Session) -> None:
-    """At the outermost commit only: what a released savepoint staged belongs to its parent,
-    and stays staged so that a rollback of an enclosing savepoint can still drop it."""
-    if session.in_nested_transaction():
-        return
-    rows = session.info.pop(_STAGED, None)
-    if rows:
-        session.execute(_INSERT, rows[0] if len(rows) == 1 else rows)
-        session.info[_PENDING_FLAG] = True
-
-
-@event.listens_for(Session, "after_transaction_create")
-def _mark_savepoint(session: Session, transaction: SessionTransaction) -> None:
-    if transaction.nested:
-        marks = session.info.setdefault(_SAVEPOINT_MARKS, {})
-        marks[transaction] = len(session.info.get(_STAGED, ()))
-
-
-@event.listens_for(Session, "after_soft_rollback")
-def _drop_rolled_back_rows(session: Session, previous_transaction: SessionTransaction) -> None:
-    """A rolled-back savepoint drops what was staged in it; a rolled-back transaction, all."""
-    if previous_transaction.nested:
-        mark = session.info.get(_SAVEPOINT_MARKS, {}).get(previous_transaction)
-        if mark is not None and _STAGED in session.info:
-            del session.info[_STAGED][mark:]
-    else:
-        for key in (_STAGED, _SAVEPOINT_MARKS, _PENDING_FLAG):
-            session.info.pop(key, None)
-
-
-@event.listens_for(Session, "after_transaction_end")
-def _forget_savepoints(session: Session, transaction: SessionTransaction) -> None:
-    if transaction.parent is None:
-        session.info.pop(_SAVEPOINT_MARKS, None)
 
 
 class OutboxSignal:
@@ -161,3 +122,10 @@ outbox_signal = OutboxSignal()
 def _wake_relay_after_commit(session: Session) -> None:
     if session.info.pop(_PENDING_FLAG, False):
         outbox_signal.notify()
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_rolled_back_events(session: Session, previous_transaction: SessionTransaction) -> None:
+    # A rolled-back savepoint leaves the flag: at worst the relay wakes for nothing.
+    if not previous_transaction.nested:
+        session.info.pop(_PENDING_FLAG, None)

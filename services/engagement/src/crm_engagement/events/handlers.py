@@ -7,7 +7,7 @@ from pydantic import BaseModel, ConfigDict
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm_engagement.db.models import CustomerReplica
-from crm_platform.db import upsert_if_newer
+from crm_platform.db import stage_upsert_if_newer
 from crm_platform.events import CloudEvent
 
 
@@ -24,7 +24,8 @@ class CustomerState(BaseModel):
 
 
 async def replicate_customer(session: AsyncSession, event: CloudEvent) -> None:
-    """Upsert the replica in one statement; an older state never overwrites a newer one.
+    """Upsert the replica (at commit, with the batch's other rows); an older state never
+    overwrites a newer one.
 
     ``customer.created``/``updated``/``archived``/``restored`` carry the customer's state as
     ``data``; ``customer.owner_changed`` nests it under ``data.customer``.
@@ -41,7 +42,7 @@ async def replicate_customer(session: AsyncSession, event: CloudEvent) -> None:
         "source_event_time": event.time,
         "replicated_at": datetime.now(UTC),
     }
-    await upsert_if_newer(session, CustomerReplica.__table__, values)
+    stage_upsert_if_newer(session, CustomerReplica.__table__, values)
 
 
 REPLICATED_FROM = (
