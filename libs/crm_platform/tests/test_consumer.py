@@ -152,6 +152,41 @@ async def test_events_arriving_together_share_one_transaction(bus) -> None:
     assert len(set(stamps)) == 3
 
 
+async def test_a_batch_ack_never_settles_another_workers_delivery(bus) -> None:
+    """A batch is settled by one ack of its last delivery with ``multiple``: that must not
+    settle an earlier delivery another worker still holds, or a crash would lose it."""
+    service = _service()
+    applied = record_effect("applied")
+
+    async def hold_one(session, event) -> None:
+        if event.data.get("hold"):
+            await asyncio.Event().wait()  # never commits while this consumer lives
+        await applied(session, event)
+
+    first = await bus.start_consumer(
+        service, {"thing.happened": hold_one}, workers=2, batch_size=32, prefetch=64
+    )
+    held = CloudEvent.new(
+        service="probe", routing_key="thing.happened", subject="held", data={"hold": True}
+    )
+    others = [
+        CloudEvent.new(service="probe", routing_key="thing.happened", subject=str(n), data={})
+        for n in range(10)
+    ]
+    await _publish_all(bus, [held])
+    await asyncio.sleep(0.3)  # the held event is being handled by one worker
+    await _publish_all(bus, others)  # the other worker takes its share and acks it
+    await wait_until(lambda: _count(bus, "applied", 5), message="the free worker's share")
+    await asyncio.sleep(0.3)
+
+    first.stop()  # a crash of the held worker: whatever it had not acked comes back
+    await asyncio.sleep(0.5)
+    await bus.start_consumer(service, {"thing.happened": applied}, workers=2)
+    await wait_until(lambda: _count(bus, "applied", 11), message="all 11 applied")
+    applied_ids = [row.event_id for row in await bus.effects("applied")]
+    assert sorted(applied_ids) == sorted(e.id for e in [held, *others])
+
+
 async def test_a_failing_event_in_a_batch_costs_the_others_nothing(bus) -> None:
     """The batch rolls back and is handled one by one: each good event applies once."""
     held_good = HeldFirst("good")

@@ -7,8 +7,8 @@ with its error after ``max_attempts``.
 
 Deliveries are handled in batches: whatever has arrived while the previous batch committed,
 or within ``batch_window_seconds`` of a batch's first event (up to ``batch_size``), runs in
-one transaction with one multi-row inbox insert, then every
-message of it is acked. Under load this turns a commit per event into a commit per batch; at
+one transaction with one multi-row inbox insert, then one ack (``multiple``) settles the
+batch. Under load this turns a commit per event into a commit per batch; at
 a trickle a batch is one event, so nothing waits for a batch to fill. If any handler of a
 batch fails, the whole transaction rolls back and its messages are handled one by one, each
 in its own transaction, so one bad event never costs the others a retry.
@@ -178,29 +178,31 @@ class EventConsumer:
         connection = await aio_pika.connect(self._url, timeout=CONNECT_TIMEOUT_SECONDS)
         self._connection = connection
         connection.close_callbacks.add(lambda *_: closed.set())
-        consume_channel = await connection.channel()
-        consume_channel.close_callbacks.add(lambda *_: closed.set())
-        await consume_channel.set_qos(prefetch_count=self._prefetch)
         publish_channel = await connection.channel(publisher_confirms=True)
         publish_channel.close_callbacks.add(lambda *_: closed.set())
-        queue = await declare_service_queues(
-            consume_channel,
+        await declare_service_queues(
+            publish_channel,
             names=self.names,
             exchange_name=self._exchange_name,
             routing_keys=self._handlers.keys(),
             retry_delays_ms=self._retry_delays_ms,
         )
-
-        buffer: asyncio.Queue[AbstractIncomingMessage] = asyncio.Queue()
-        self._workers = [
-            asyncio.create_task(self._work(buffer, publish_channel), name=f"consumer-{n}")
-            for n in range(self._worker_count)
-        ]
-
-        async def on_message(message: AbstractIncomingMessage) -> None:
-            buffer.put_nowait(message)  # at most ``prefetch`` unacked, so bounded
-
-        await queue.consume(on_message)
+        # A channel per worker: a worker handles its channel's deliveries in order, so when a
+        # batch commits, every earlier delivery of that channel is settled and one ack with
+        # ``multiple`` settles the batch (one frame, and one settle in the quorum queue's log,
+        # instead of one per event).
+        per_worker = max(1, self._prefetch // self._worker_count)
+        self._workers = []
+        for n in range(self._worker_count):
+            channel = await connection.channel()
+            channel.close_callbacks.add(lambda *_: closed.set())
+            await channel.set_qos(prefetch_count=per_worker)
+            queue = await channel.declare_queue(self.names.main, passive=True)
+            buffer: asyncio.Queue[AbstractIncomingMessage] = asyncio.Queue()
+            await queue.consume(buffer.put)  # at most ``per_worker`` unacked: bounded
+            self._workers.append(
+                asyncio.create_task(self._work(buffer, publish_channel), name=f"consumer-{n}")
+            )
         BROKER_CONNECTED.labels(role="consumer").set(1)
         self._ready.set()
         log.info("consuming %s for %s", self.names.main, sorted(self._handlers))
@@ -256,8 +258,10 @@ class EventConsumer:
                 await self._handle_one(delivery, publish_channel)
             return
         elapsed = time.perf_counter() - started
+        # Every delivery of this worker's channel up to the batch's last one is either in the
+        # batch or settled already (unreadable, unhandled): one ack settles them all.
+        await _settle(deliveries[-1].message, multiple=True)
         for delivery, outcome in zip(deliveries, outcomes, strict=True):
-            await _settle(delivery.message)
             self._observe(delivery.event, outcome, elapsed)
 
     async def _read(
@@ -398,13 +402,17 @@ class EventConsumer:
         await _settle(message)
 
 
-async def _settle(message: AbstractIncomingMessage, *, requeue: bool | None = None) -> None:
-    """Ack (or requeue) if the channel still lives; if it died the broker redelivers anyway."""
+async def _settle(
+    message: AbstractIncomingMessage, *, requeue: bool | None = None, multiple: bool = False
+) -> None:
+    """Ack (or requeue) if the channel still lives; if it died the broker redelivers anyway.
+
+    ``multiple``: also ack every earlier delivery of the channel still unacked."""
     try:
         if requeue:
             await message.nack(requeue=True)
         else:
-            await message.ack()
+            await message.ack(multiple=multiple)
     except Exception:
         log.info(
             "could not settle message %s: channel gone, it will be redelivered", message.message_id
