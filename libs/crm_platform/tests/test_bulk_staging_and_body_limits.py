@@ -38,10 +38,10 @@ async def test_bulk_staged_events_are_published_only_if_committed(bus) -> None:
     kept = _events(3, "kept")
     async with bus.observer("thing.happened") as seen:
         async with bus.sessionmaker() as session, session.begin():
-            await add_events(session, kept)
+            add_events(session, kept)
         with contextlib.suppress(Undo):
             async with bus.sessionmaker() as session, session.begin():
-                await add_events(session, _events(2, "undone"))
+                add_events(session, _events(2, "undone"))
                 raise Undo
         bus.start_relay()
         await wait_until(lambda: asyncio.sleep(0, result=len(seen) >= 3), message="3 events")

@@ -1,7 +1,12 @@
 """The outbox and its relay against real PostgreSQL and RabbitMQ."""
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import insert
+
+from crm_platform.events import CloudEvent
+from crm_platform.events.outbox import OutboxMessage
 from crm_platform.events.relay import OutboxRelay
 from crm_platform.testing import wait_until
 
@@ -87,4 +92,45 @@ async def test_overlapping_passes_publish_every_event_once(bus) -> None:
         await asyncio.sleep(0.5)  # a duplicate would arrive by now
     assert len(seen) == 300
     assert len({event.id for event in seen}) == 300
+    assert all(row.published_at is not None for row in await bus.outbox())
+
+
+async def _commit_without_hand_off(bus, note: str) -> CloudEvent:
+    """A row written outside any session, as another process's commit would be: this
+    process's relay is not handed it and must find it by sweeping."""
+    event = CloudEvent.new(service="probe", routing_key="thing.happened", subject=note, data={})
+    async with bus.engine.begin() as connection:
+        await connection.execute(
+            insert(OutboxMessage.__table__).values(
+                id=event.id,
+                routing_key=event.routing_key,
+                body=event.model_dump_json(),
+                created_at=datetime.now(UTC),
+                attempts=0,
+            )
+        )
+    return event
+
+
+async def test_the_first_sweep_takes_what_a_crash_left_at_once(bus) -> None:
+    bus.relay._handoff_grace = timedelta(seconds=30)
+    left = await _commit_without_hand_off(bus, "left by a crash")
+    async with bus.observer("thing.happened") as seen:
+        bus.start_relay()
+        await wait_until(lambda: asyncio.sleep(0, result=seen), timeout=5, message="swept")
+    assert [e.id for e in seen] == [left.id]
+
+
+async def test_later_sweeps_leave_young_rows_to_the_relay_they_were_handed_to(bus) -> None:
+    bus.relay._handoff_grace = timedelta(seconds=2)
+    async with bus.observer("thing.happened") as seen:
+        bus.start_relay()
+        await asyncio.sleep(0.5)  # past the first sweep
+        other = await _commit_without_hand_off(bus, "another process's")
+        handed = await bus.stage("thing.happened", "this process's")
+        await wait_until(lambda: asyncio.sleep(0, result=seen), timeout=3, message="hand-off")
+        await asyncio.sleep(0.5)  # sweeps run every 0.3 s: the young row must still wait
+        assert [e.id for e in seen] == [handed.id]
+        await wait_until(lambda: asyncio.sleep(0, result=len(seen) == 2), message="the sweep")
+    assert [e.id for e in seen] == [handed.id, other.id]
     assert all(row.published_at is not None for row in await bus.outbox())

@@ -492,11 +492,11 @@ async def test_a_failed_batch_leaves_no_half_and_a_rerun_completes(client, monke
     client.app.state.settings.import_batch_size = 2
     real_add_events, calls = import_domain.add_events, []
 
-    async def failing_second_batch(session, events):
+    def failing_second_batch(session, events):
         calls.append(len(events))
         if len(calls) == 2:  # customers and contacts of batch 2 are flushed, not committed
             raise RuntimeError("database went away")
-        await real_add_events(session, events)
+        real_add_events(session, events)
 
     monkeypatch.setattr(import_domain, "add_events", failing_second_batch)
     rows = [["name", "kind", "industry", "contact_name"]] + [

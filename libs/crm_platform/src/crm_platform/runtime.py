@@ -57,6 +57,7 @@ class ServiceRuntime:
             sweep_seconds=s.outbox_sweep_seconds,
             retention=timedelta(hours=s.outbox_retention_hours),
             batch_window_seconds=s.outbox_batch_window_ms / 1000,
+            handoff_grace_seconds=s.outbox_handoff_grace_seconds,
         )
         if self.handlers:
             self.consumer = EventConsumer(

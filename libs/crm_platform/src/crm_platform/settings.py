@@ -48,6 +48,8 @@ class PlatformSettings(BaseSettings):
     outbox_batch_size: int = Field(default=200, ge=1)
     # How long the relay, woken by a commit, waits for the commits of the same moment.
     outbox_batch_window_ms: float = Field(default=5.0, ge=0, le=1000)
+    # The sweep leaves younger rows to the relay they were handed to (a replica's, maybe).
+    outbox_handoff_grace_seconds: float = Field(default=5.0, ge=0)
     outbox_retention_hours: float = Field(default=168.0, gt=0)
     # Unacked deliveries the broker sends ahead; the workers take them in batches.
     consumer_prefetch: int = Field(default=64, ge=1)

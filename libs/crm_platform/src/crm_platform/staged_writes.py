@@ -20,9 +20,11 @@ from sqlalchemy import Executable, event
 from sqlalchemy.orm import Session, SessionTransaction
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-# session.info keys: the staged (statement, row) pairs in order; the count at each savepoint.
+# session.info keys: the staged (statement, row) pairs in order; the count at each savepoint;
+# the rows written by the commit in progress, by statement (see ``take_written_rows``).
 _STAGED = "crm_staged_writes"
 _SAVEPOINT_MARKS = "crm_staged_writes_savepoint_marks"
+_WRITTEN = "crm_staged_writes_written"
 
 
 def stage_row(
@@ -35,8 +37,13 @@ def stage_row(
     session.info.setdefault(_STAGED, []).append((statement, row))
 
 
-def has_staged_rows(session: AsyncSession | Session) -> bool:
-    return bool(session.info.get(_STAGED))
+def take_written_rows(session: Session, statement: Executable) -> list[Mapping[str, Any]]:
+    """In an ``after_commit`` listener: the rows ``statement`` wrote in the commit just made."""
+    written = session.info.pop(_WRITTEN, None) or {}
+    rows = written.pop(statement, [])
+    if written:
+        session.info[_WRITTEN] = written
+    return rows
 
 
 @event.listens_for(Session, "before_commit")
@@ -53,6 +60,7 @@ def _write_staged_rows(session: Session) -> None:
         by_statement.setdefault(statement, []).append(row)
     for statement, rows in by_statement.items():
         session.execute(statement, rows[0] if len(rows) == 1 else rows)
+    session.info[_WRITTEN] = by_statement
 
 
 @event.listens_for(Session, "after_transaction_create")
@@ -69,11 +77,12 @@ def _drop_rolled_back_rows(session: Session, previous_transaction: SessionTransa
         if mark is not None and _STAGED in session.info:
             del session.info[_STAGED][mark:]
     else:
-        session.info.pop(_STAGED, None)
-        session.info.pop(_SAVEPOINT_MARKS, None)
+        for key in (_STAGED, _SAVEPOINT_MARKS, _WRITTEN):
+            session.info.pop(key, None)
 
 
 @event.listens_for(Session, "after_transaction_end")
 def _forget_savepoints(session: Session, transaction: SessionTransaction) -> None:
     if transaction.parent is None:
         session.info.pop(_SAVEPOINT_MARKS, None)
+        session.info.pop(_WRITTEN, None)  # after the after_commit listeners have read it

@@ -8,20 +8,18 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
+from typing import Any, Protocol
 
-from sqlalchemy import Column, DateTime, Index, Text, event, insert, text
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy import URL, Column, DateTime, Index, Text, event, insert, text
+from sqlalchemy.orm import Session
 from sqlmodel import Field, SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm_platform.events.envelope import CloudEvent
 from crm_platform.logging import correlation_id_var
-from crm_platform.staged_writes import stage_row
-
-# session.info key: the transaction staged events, so its commit wakes the relay.
-_PENDING_FLAG = "crm_outbox_pending"
+from crm_platform.staged_writes import stage_row, take_written_rows
 
 
 def utcnow() -> datetime:
@@ -76,56 +74,62 @@ def add_event(session: AsyncSession, event_: CloudEvent) -> CloudEvent:
     drops the events staged in it.
     """
     stage_row(session, _INSERT, _outbox_row(event_, correlation_id_var.get(), utcnow()))
-    session.info[_PENDING_FLAG] = True
     return event_
 
 
-async def add_events(session: AsyncSession, events: Sequence[CloudEvent]) -> None:
-    """``add_event`` for many at once (bulk imports): one multi-row INSERT, same transaction."""
-    if not events:
-        return
+def add_events(session: AsyncSession, events: Sequence[CloudEvent]) -> None:
+    """``add_event`` for many at once (bulk imports): written together at commit."""
     correlation_id, now = correlation_id_var.get(), utcnow()
-    await session.execute(_INSERT, [_outbox_row(e, correlation_id, now) for e in events])
-    session.info[_PENDING_FLAG] = True
+    for event_ in events:
+        stage_row(session, _INSERT, _outbox_row(event_, correlation_id, now))
 
 
-class OutboxSignal:
-    """Wakes the relay as soon as a transaction that staged events commits."""
+class OutboxRelayEndpoint(Protocol):
+    """What the hand-off needs of a relay (``relay.OutboxRelay``)."""
+
+    @property
+    def database(self) -> URL: ...
+
+    def take(self, rows: list[Mapping[str, Any]]) -> None: ...
+
+
+class OutboxHandOff:
+    """Gives the rows a commit just wrote to this process's relay of the same database.
+
+    The relay then publishes them at once, without reading them back; its sweep only
+    collects rows no relay was handed (another process's, or a crash's). One relay per
+    database takes them: a second one (tests) would publish them twice.
+    """
 
     def __init__(self) -> None:
-        self._waiters: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = set()
+        self._relays: list[tuple[asyncio.AbstractEventLoop, OutboxRelayEndpoint]] = []
 
-    def register(self, waker: asyncio.Event) -> None:
-        self._waiters.add((asyncio.get_running_loop(), waker))
+    def register(self, relay: OutboxRelayEndpoint) -> None:
+        self._relays.append((asyncio.get_running_loop(), relay))
 
-    def unregister(self, waker: asyncio.Event) -> None:
-        self._waiters = {(loop, w) for loop, w in self._waiters if w is not waker}
+    def unregister(self, relay: OutboxRelayEndpoint) -> None:
+        self._relays = [(loop, r) for loop, r in self._relays if r is not relay]
 
-    def notify(self) -> None:
-        for loop, waker in list(self._waiters):
-            if loop.is_closed():
+    def hand_off(self, database: URL, rows: list[Mapping[str, Any]]) -> None:
+        for loop, relay in list(self._relays):
+            if loop.is_closed() or relay.database != database:
                 continue
             try:
                 running = asyncio.get_running_loop()
             except RuntimeError:
                 running = None
             if running is loop:
-                waker.set()
+                relay.take(rows)
             else:
-                loop.call_soon_threadsafe(waker.set)
+                loop.call_soon_threadsafe(relay.take, rows)
+            return
 
 
-outbox_signal = OutboxSignal()
+outbox_hand_off = OutboxHandOff()
 
 
 @event.listens_for(Session, "after_commit")
-def _wake_relay_after_commit(session: Session) -> None:
-    if session.info.pop(_PENDING_FLAG, False):
-        outbox_signal.notify()
-
-
-@event.listens_for(Session, "after_soft_rollback")
-def _forget_rolled_back_events(session: Session, previous_transaction: SessionTransaction) -> None:
-    # A rolled-back savepoint leaves the flag: at worst the relay wakes for nothing.
-    if not previous_transaction.nested:
-        session.info.pop(_PENDING_FLAG, None)
+def _hand_committed_rows_to_the_relay(session: Session) -> None:
+    rows = take_written_rows(session, _INSERT)
+    if rows:
+        outbox_hand_off.hand_off(session.get_bind().url, rows)

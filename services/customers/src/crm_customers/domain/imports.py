@@ -564,7 +564,7 @@ async def _insert_batch(
             )
             for contact in contacts
         ]
-        await add_events(session, events)
+        add_events(session, events)
     return created
 
 
