@@ -1,5 +1,7 @@
 """Pure mechanism, no broker or database: envelope, settings, identity, codes of problems."""
 
+import subprocess
+import sys
 import time
 
 import jwt
@@ -78,3 +80,18 @@ def test_internal_token_round_trip() -> None:
 def test_invalid_internal_tokens_are_refused(token: str) -> None:
     with pytest.raises(InvalidToken):
         verify_internal_token(STRONG, token)
+
+
+def test_only_a_serving_process_freezes_its_startup_objects() -> None:
+    """``serve`` freezes what startup built and raises the thresholds; tests keep defaults."""
+    probe = (
+        "import gc; from crm_platform import runtime; "
+        "runtime.freeze_startup_objects(); before = (gc.get_freeze_count(), gc.get_threshold()); "
+        "runtime.tune_garbage_collector_after_startup(); runtime.freeze_startup_objects(); "
+        "print(before[0] == 0, before[1] == (700, 10, 10), gc.get_freeze_count() > 1000, "
+        "gc.get_threshold() == runtime.GC_THRESHOLDS)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.split() == ["True", "True", "True", "True"]

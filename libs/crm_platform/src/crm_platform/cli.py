@@ -9,6 +9,7 @@ from pathlib import Path
 import uvicorn
 
 from crm_platform.migrations import make_revision, upgrade
+from crm_platform.runtime import tune_garbage_collector_after_startup
 from crm_platform.settings import PlatformSettings
 
 
@@ -36,6 +37,7 @@ def run_cli(
     elif args.command == "makemigration":
         make_revision(migrations_dir, settings.database_url, args.message)
     else:
+        tune_garbage_collector_after_startup()
         uvicorn.run(
             app_factory,
             factory=True,

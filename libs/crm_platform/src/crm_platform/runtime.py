@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -23,6 +24,26 @@ log = logging.getLogger(__name__)
 
 STOP_TIMEOUT_SECONDS = 10.0
 RELAY_POOL_SIZE = 2
+
+
+# A collection every 700 allocations, each walking the young objects, took about 3% of a
+# busy service's CPU; every ~70 000 allocations a full one walked every object built at
+# startup (routes, models, metadata), a pause on whatever request was running. After
+# startup those objects live as long as the process: frozen, no collection walks them.
+GC_THRESHOLDS = (10_000, 20, 20)
+_gc_tuning = {"enabled": False}
+
+
+def tune_garbage_collector_after_startup() -> None:
+    """Called by ``crm-<service> serve`` before it starts; test processes keep defaults."""
+    _gc_tuning["enabled"] = True
+
+
+def freeze_startup_objects() -> None:
+    if _gc_tuning["enabled"]:
+        gc.collect()
+        gc.freeze()
+        gc.set_threshold(*GC_THRESHOLDS)
 
 
 @dataclass

@@ -13,7 +13,7 @@ from crm_platform.http.operations import admin_router, health_router
 from crm_platform.http.problems import install_problem_handlers
 from crm_platform.http.security import current_identity
 from crm_platform.logging import configure_logging
-from crm_platform.runtime import ServiceRuntime
+from crm_platform.runtime import ServiceRuntime, freeze_startup_objects
 from crm_platform.settings import PlatformSettings
 
 Hook = Callable[[FastAPI], Awaitable[None]]
@@ -47,6 +47,7 @@ def create_service_app(
         await runtime.start()
         for hook in on_startup:
             await hook(app)
+        freeze_startup_objects()
         try:
             yield
         finally:
