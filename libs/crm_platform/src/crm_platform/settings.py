@@ -46,8 +46,9 @@ class PlatformSettings(BaseSettings):
     database_pool_size: int = Field(default=10, ge=1, le=200)
     outbox_sweep_seconds: float = Field(default=2.0, gt=0)
     outbox_batch_size: int = Field(default=200, ge=1)
-    # How long the relay, handed a commit's rows, waits for the commits of the same moment.
-    outbox_batch_window_ms: float = Field(default=5.0, ge=0, le=1000)
+    # How long the relay, handed a commit's rows, waits for the commits of the same moment
+    # (docs/architecture.md: 15 ms gave a lower p99 lag than 5 or 25 at 200 events/s).
+    outbox_batch_window_ms: float = Field(default=15.0, ge=0, le=1000)
     # The sweep leaves younger rows to the relay they were handed to (a replica's, maybe).
     outbox_handoff_grace_seconds: float = Field(default=5.0, ge=0)
     outbox_retention_hours: float = Field(default=168.0, gt=0)
