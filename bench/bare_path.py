@@ -409,8 +409,13 @@ async def measure_bare_ceiling(
     sustained_events: int = 3000,
     lag_rate: float = 200.0,
     lag_seconds: float = 10.0,
+    consumers: int = 1,
 ) -> dict[str, Any]:
     """Measure sustained throughput and fixed-rate lag of the bare event path.
+
+    ``consumers``: how many consuming services the event fans out to, each with its own
+    quorum queue, connection and database (the CRM path has three: engagement,
+    service-desk, notifier). Throughput and lag are measured at the first one.
 
     Throughput: first producer commit -> last replica row committed.
     Lag: replica ``replicated_at`` minus event ``time`` (``source_time``), both
@@ -421,7 +426,8 @@ async def measure_bare_ceiling(
     """
     tag = secrets.token_hex(6)
     vhost = f"bench_bare_{tag}"
-    producer_db, consumer_db = f"bench_bare_{tag}_producer", f"bench_bare_{tag}_consumer"
+    producer_db = f"bench_bare_{tag}_producer"
+    consumer_dbs = [f"bench_bare_{tag}_consumer{n}" for n in range(consumers)]
     amqp_user = urlsplit(amqp_base_url).username or "guest"
     amqp_url = amqp_base_url.rstrip("/") + "/" + quote(vhost, safe="")
     tracker = PhaseTracker()
@@ -430,7 +436,8 @@ async def measure_bare_ceiling(
         # --- throwaway infrastructure -------------------------------------
         admin = await asyncpg.connect(pg_admin_dsn)
         stack.push_async_callback(admin.close)
-        for db, schema in ((producer_db, PRODUCER_SCHEMA), (consumer_db, CONSUMER_SCHEMA)):
+        schemas = [(producer_db, PRODUCER_SCHEMA)] + [(db, CONSUMER_SCHEMA) for db in consumer_dbs]
+        for db, schema in schemas:
             await admin.execute(f'CREATE DATABASE "{db}"')
             stack.push_async_callback(admin.execute, f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
             conn = await asyncpg.connect(pg_admin_dsn, database=db)
@@ -451,14 +458,6 @@ async def measure_bare_ceiling(
             max_size=PRODUCER_CONCURRENCY,
         )
         stack.push_async_callback(_close_pool, producer_pool)
-        consumer_pool = await asyncpg.create_pool(
-            pg_admin_dsn,
-            database=consumer_db,
-            init=_init_connection,
-            min_size=CONSUMER_POOL_SIZE,
-            max_size=CONSUMER_POOL_SIZE,
-        )
-        stack.push_async_callback(_close_pool, consumer_pool)
         relay_conn = await asyncpg.connect(pg_admin_dsn, database=producer_db)
         await _init_connection(relay_conn)
         stack.push_async_callback(relay_conn.close)
@@ -466,8 +465,6 @@ async def measure_bare_ceiling(
         # --- RabbitMQ (one connection per side, as separate services would) --
         publisher_conn = await aio_pika.connect(amqp_url)
         stack.push_async_callback(publisher_conn.close)
-        consumer_conn = await aio_pika.connect(amqp_url)
-        stack.push_async_callback(consumer_conn.close)
 
         publish_channel: AbstractChannel = await publisher_conn.channel(
             publisher_confirms=True, on_return_raises=True
@@ -475,17 +472,31 @@ async def measure_bare_ceiling(
         exchange = await publish_channel.declare_exchange(
             EXCHANGE, aio_pika.ExchangeType.TOPIC, durable=True
         )
-        consume_channel = await consumer_conn.channel()
-        await consume_channel.set_qos(prefetch_count=PREFETCH)
-        queue = await consume_channel.declare_queue(
-            QUEUE, durable=True, arguments={"x-queue-type": "quorum"}
-        )
-        await queue.bind(EXCHANGE, ROUTING_KEY)
-
-        consumer = ReplicaConsumer(consumer_pool, tracker)
-        # No explicit cancel: closing the consumer connection (unwound before
-        # the pools) stops deliveries, and also works when the channel is gone.
-        await queue.consume(consumer.handle, no_ack=False)
+        for n, consumer_db in enumerate(consumer_dbs):
+            consumer_pool = await asyncpg.create_pool(
+                pg_admin_dsn,
+                database=consumer_db,
+                init=_init_connection,
+                min_size=CONSUMER_POOL_SIZE,
+                max_size=CONSUMER_POOL_SIZE,
+            )
+            stack.push_async_callback(_close_pool, consumer_pool)
+            consumer_conn = await aio_pika.connect(amqp_url)
+            stack.push_async_callback(consumer_conn.close)
+            consume_channel = await consumer_conn.channel()
+            await consume_channel.set_qos(prefetch_count=PREFETCH)
+            queue = await consume_channel.declare_queue(
+                f"{QUEUE}.{n}", durable=True, arguments={"x-queue-type": "quorum"}
+            )
+            await queue.bind(EXCHANGE, ROUTING_KEY)
+            # Only the first consumer's replicas are measured; the others do the same work
+            # and still abort the run if they fail.
+            counted = tracker if n == 0 else PhaseTracker()
+            counted.fail = tracker.fail  # type: ignore[method-assign]
+            consumer = ReplicaConsumer(consumer_pool, counted)
+            # No explicit cancel: closing the consumer connection (unwound before
+            # the pools) stops deliveries, and also works when the channel is gone.
+            await queue.consume(consumer.handle, no_ack=False)
 
         relay = OutboxRelay(relay_conn, exchange, tracker.fail)
         relay_task = asyncio.create_task(relay.run(), name="outbox-relay")
@@ -538,6 +549,7 @@ async def measure_bare_ceiling(
             "producer_concurrency": PRODUCER_CONCURRENCY,
             "consumer_prefetch": PREFETCH,
             "consumer_pool_size": CONSUMER_POOL_SIZE,
+            "consumers": consumers,
             "relay_batches": relay.batches,
             "duplicate_deliveries": tracker.duplicates,
             "event_loop": type(asyncio.get_running_loop()).__module__,
@@ -553,11 +565,13 @@ def main() -> None:
     parser.add_argument("--lag-rate", type=float, default=200.0)
     parser.add_argument("--lag-seconds", type=float, default=10.0)
     parser.add_argument("--uvloop", action="store_true", help="run on uvloop, as uvicorn does")
+    parser.add_argument("--consumers", type=int, default=1, help="consuming services (fan-out)")
     args = parser.parse_args()
     coro = measure_bare_ceiling(
         sustained_events=args.sustained_events,
         lag_rate=args.lag_rate,
         lag_seconds=args.lag_seconds,
+        consumers=args.consumers,
     )
     if args.uvloop:
         import uvloop
