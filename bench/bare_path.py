@@ -402,6 +402,17 @@ async def _close_pool(pool: asyncpg.Pool) -> None:
         pool.terminate()
 
 
+async def _open_pool(
+    stack: contextlib.AsyncExitStack, dsn: str, database: str, size: int
+) -> asyncpg.Pool:
+    """A fixed-size pool closed when ``stack`` unwinds."""
+    pool = await asyncpg.create_pool(
+        dsn, database=database, init=_init_connection, min_size=size, max_size=size
+    )
+    stack.push_async_callback(_close_pool, pool)
+    return pool
+
+
 async def measure_bare_ceiling(
     *,
     pg_admin_dsn: str = "postgresql://postgres@127.0.0.1:5432/postgres",
@@ -450,14 +461,7 @@ async def measure_bare_ceiling(
         await _rabbitmqctl("set_permissions", "-p", vhost, amqp_user, ".*", ".*", ".*")
 
         # --- PostgreSQL ----------------------------------------------------
-        producer_pool = await asyncpg.create_pool(
-            pg_admin_dsn,
-            database=producer_db,
-            init=_init_connection,
-            min_size=PRODUCER_CONCURRENCY,
-            max_size=PRODUCER_CONCURRENCY,
-        )
-        stack.push_async_callback(_close_pool, producer_pool)
+        producer_pool = await _open_pool(stack, pg_admin_dsn, producer_db, PRODUCER_CONCURRENCY)
         relay_conn = await asyncpg.connect(pg_admin_dsn, database=producer_db)
         await _init_connection(relay_conn)
         stack.push_async_callback(relay_conn.close)
@@ -473,14 +477,7 @@ async def measure_bare_ceiling(
             EXCHANGE, aio_pika.ExchangeType.TOPIC, durable=True
         )
         for n, consumer_db in enumerate(consumer_dbs):
-            consumer_pool = await asyncpg.create_pool(
-                pg_admin_dsn,
-                database=consumer_db,
-                init=_init_connection,
-                min_size=CONSUMER_POOL_SIZE,
-                max_size=CONSUMER_POOL_SIZE,
-            )
-            stack.push_async_callback(_close_pool, consumer_pool)
+            consumer_pool = await _open_pool(stack, pg_admin_dsn, consumer_db, CONSUMER_POOL_SIZE)
             consumer_conn = await aio_pika.connect(amqp_url)
             stack.push_async_callback(consumer_conn.close)
             consume_channel = await consumer_conn.channel()

@@ -50,7 +50,7 @@ if str(Path(__file__).resolve().parent) not in sys.path:  # run as a script or w
 
 import asyncpg
 import httpx
-from reporting import REPO_ROOT, git_revision, write_results
+from reporting import REPO_ROOT, git_revision, percentiles_ms, write_results
 
 from crm_customers.__main__ import MIGRATIONS_DIR
 from crm_customers.domain.codes import format_customer_code, sequence_scope
@@ -428,14 +428,10 @@ async def measure(
             page = response.json()
             totals.append(page["total"])
             estimated += not page.get("total_exact", True)
-    cuts = statistics.quantiles(latencies, n=100, method="inclusive")
+    latency = percentiles_ms(latencies)
     hits = statistics.quantiles(totals, n=100, method="inclusive")
     return {
-        "p50_ms": round(cuts[49] * 1000, 2),
-        "p95_ms": round(cuts[94] * 1000, 2),
-        "p99_ms": round(cuts[98] * 1000, 2),
-        "max_ms": round(max(latencies) * 1000, 2),
-        "mean_ms": round(statistics.fmean(latencies) * 1000, 2),
+        **{f"{name}_ms": latency[name] for name in ("p50", "p95", "p99", "max", "mean")},
         "requests": len(latencies),
         "total_matches": {"p50": hits[49], "p95": hits[94], "max": max(totals)},
         "estimated_totals": estimated,
