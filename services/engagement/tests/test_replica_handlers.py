@@ -1,40 +1,32 @@
-"""Engagement's and service-desk's customer replicas, kept from customer events on PostgreSQL.
+"""Engagement's customer replica, kept by its handlers on PostgreSQL (moved here from the root
+``tests/test_customer_replicas.py``).
 
-Their upserts are staged writes, sent at commit with the rest of a consumer batch: the
-replica must still end at the newest state whatever the order of the events, in one batch
-or across several, and a rolled-back batch must leave nothing behind.
+The upserts are staged writes, sent at commit with the rest of a consumer batch: the replica
+must still end at the newest state whatever the order of the events, in one batch or across
+several, and a rolled-back batch must leave nothing behind.
 """
 
 import asyncio
 import contextlib
 import uuid
-from pathlib import Path
-from typing import Any
 
-import pytest
 from sqlalchemy import select
 
-from crm_engagement.__main__ import MIGRATIONS_DIR as ENGAGEMENT_MIGRATIONS
-from crm_engagement.db.models import CustomerReplica as EngagementReplica
-from crm_engagement.events.handlers import HANDLERS as ENGAGEMENT_HANDLERS
+from crm_engagement.__main__ import MIGRATIONS_DIR
+from crm_engagement.db.models import CustomerReplica
+from crm_engagement.events.handlers import HANDLERS
 from crm_platform.db import create_engine, create_sessionmaker
 from crm_platform.events import CloudEvent
 from crm_platform.migrations import upgrade
-from crm_service_desk.__main__ import MIGRATIONS_DIR as SERVICE_DESK_MIGRATIONS
-from crm_service_desk.db.models import CustomerReplica as ServiceDeskReplica
-from crm_service_desk.events.handlers import HANDLERS as SERVICE_DESK_HANDLERS
-
-SERVICES = {
-    "engagement": (ENGAGEMENT_MIGRATIONS, EngagementReplica, ENGAGEMENT_HANDLERS),
-    "service-desk": (SERVICE_DESK_MIGRATIONS, ServiceDeskReplica, SERVICE_DESK_HANDLERS),
-}
 
 
 class Undo(Exception):
     pass
 
 
-def _state(customer_id: uuid.UUID, version: int, routing_key: str = "customer.updated") -> Any:
+def _state(
+    customer_id: uuid.UUID, version: int, routing_key: str = "customer.updated"
+) -> CloudEvent:
     data = {
         "id": str(customer_id),
         "code": "ABC20260001",
@@ -51,11 +43,9 @@ def _state(customer_id: uuid.UUID, version: int, routing_key: str = "customer.up
     )
 
 
-@pytest.mark.parametrize("service", sorted(SERVICES))
-async def test_replica_ends_at_the_newest_state_in_any_order(database_factory, service) -> None:
-    migrations, replica, handlers = SERVICES[service]
-    url = await database_factory(service)
-    await asyncio.to_thread(upgrade, Path(migrations), url)
+async def test_replica_ends_at_the_newest_state_in_any_order(database_factory) -> None:
+    url = await database_factory("engagement")
+    await asyncio.to_thread(upgrade, MIGRATIONS_DIR, url)
     engine = create_engine(url)
     sessionmaker = create_sessionmaker(engine)
     first, second = uuid.uuid4(), uuid.uuid4()
@@ -65,13 +55,13 @@ async def test_replica_ends_at_the_newest_state_in_any_order(database_factory, s
         with contextlib.suppress(Undo):
             async with sessionmaker() as session, session.begin():
                 for event in events:
-                    await handlers[event.routing_key](session, event)
+                    await HANDLERS[event.routing_key](session, event)
                 if rollback:
                     raise Undo
 
     async def replicas() -> dict[uuid.UUID, tuple[str, int]]:
         async with sessionmaker() as session:
-            rows = (await session.execute(select(replica))).scalars().all()
+            rows = (await session.execute(select(CustomerReplica))).scalars().all()
             return {r.id: (r.owner_id, r.source_version) for r in rows}
 
     try:
