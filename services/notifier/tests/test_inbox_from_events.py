@@ -1,0 +1,59 @@
+"""The running notifier records the customers' ``customer.created`` events in its inbox as
+they come through the real broker (the hook for welcome and assignment notices), once each
+however often the broker delivers them, and subscribes to nothing it has no handler for."""
+
+import uuid
+
+import aio_pika
+import pytest
+
+from crm_platform.events import CloudEvent
+from crm_platform.testing import wait_until
+
+from .conftest import events_consumed, inbox_rows
+
+
+def customer_event(routing_key: str) -> CloudEvent:
+    customer_id = str(uuid.uuid4())
+    data = {"id": customer_id, "code": "ABC2026001", "name": "杭州云帆贸易有限公司", "version": 1}
+    return CloudEvent.new(
+        service="customers", routing_key=routing_key, subject=customer_id, data=data, actor="u-1"
+    )
+
+
+async def test_a_created_customer_is_recorded_in_the_inbox(settings, client, publish) -> None:
+    handled = await events_consumed(client, "customer.created", "handled")
+    created = customer_event("customer.created")
+    await publish(created)
+
+    async def counted() -> bool:  # after the commit, so the inbox row is there by then
+        return await events_consumed(client, "customer.created", "handled") > handled
+
+    await wait_until(counted, timeout=10, message="the event to be handled")
+    rows = await inbox_rows(settings)
+    assert rows == [{"id": created.id, "type": created.type, "source": created.source}]
+    assert await events_consumed(client, "customer.created", "handled") == handled + 1
+
+
+async def test_a_redelivered_event_is_recorded_once(settings, client, publish) -> None:
+    duplicates = await events_consumed(client, "customer.created", "duplicate")
+    created = customer_event("customer.created")
+    for _ in range(3):
+        await publish(created)
+
+    async def all_seen() -> bool:
+        return await events_consumed(client, "customer.created", "duplicate") >= duplicates + 2
+
+    await wait_until(all_seen, timeout=10, message="two copies to be counted as duplicates")
+    assert [row["id"] for row in await inbox_rows(settings)] == [created.id]
+
+
+async def test_it_subscribes_only_to_the_events_it_handles(settings, client, publish) -> None:
+    # Published mandatory: the broker returns an event no queue of this exchange is bound to.
+    with pytest.raises(aio_pika.exceptions.DeliveryError):
+        await publish(customer_event("customer.updated"))
+
+    created = customer_event("customer.created")
+    await publish(created)  # the subscription itself is alive
+    rows = await wait_until(lambda: inbox_rows(settings), timeout=10, message="the inbox row")
+    assert [row["type"] for row in rows] == ["crm.customer.created"]
