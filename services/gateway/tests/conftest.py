@@ -44,6 +44,8 @@ async def echo(scope: dict[str, Any], receive: Any, send: Any) -> None:
         {
             "method": scope["method"],
             "path": scope["path"],
+            "raw_path": (scope.get("raw_path") or b"").decode("latin-1"),
+            "raw_query": scope["query_string"].decode("latin-1"),
             "query": parse_qsl(scope["query_string"].decode(), keep_blank_values=True),
             "headers": [[k.decode("latin-1"), v.decode("latin-1")] for k, v in scope["headers"]],
             "body": base64.b64encode(body).decode(),
@@ -57,6 +59,11 @@ async def echo(scope: dict[str, Any], receive: Any, send: Any) -> None:
         (b"x-request-id", b"the-upstream-own-request-id"),  # the gateway's id wins
         (b"keep-alive", b"timeout=99"),  # hop-by-hop: the gateway drops them
         (b"proxy-authenticate", b"Basic realm=upstream"),
+        (b"connection", b"x-upstream-hop"),  # names a header meant for the next hop only
+        (b"x-upstream-hop", b"dropped"),
+        (b"set-cookie", b"a=1; Path=/"),  # repeated: both must reach the client
+        (b"set-cookie", b"b=2; Path=/"),
+        (b"x-upstream-name", "星辰".encode()),  # not ASCII: passed on as the bytes it is
     ]
     await send({"type": "http.response.start", "status": 200, "headers": headers})
     await send({"type": "http.response.body", "body": received})
@@ -68,6 +75,8 @@ class Received:
 
     method: str
     path: str
+    raw_path: str
+    raw_query: str
     query: list[tuple[str, str]]
     headers: list[tuple[str, str]]
     body: bytes
@@ -80,6 +89,8 @@ class Received:
         return cls(
             method=seen["method"],
             path=seen["path"],
+            raw_path=seen["raw_path"],
+            raw_query=seen["raw_query"],
             query=[tuple(pair) for pair in seen["query"]],
             headers=[tuple(pair) for pair in seen["headers"]],
             body=base64.b64decode(seen["body"]),

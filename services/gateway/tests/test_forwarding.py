@@ -109,6 +109,41 @@ async def test_end_to_end_headers_pass_and_hop_by_hop_headers_stop(gateway, echo
     assert "proxy-authenticate" not in response.headers
 
 
+async def test_the_path_and_query_go_on_as_the_client_encoded_them(gateway) -> None:
+    response = await gateway.get("/api/v1/customers/a%2Fb/%E4%B8%AD?q=a%26b%3Dc&tag=%E9%87%8D")
+    received = Received.of(response)
+    assert received.raw_path == "/v1/customers/a%2Fb/%E4%B8%AD"  # still one segment "a/b"
+    assert received.raw_query == "q=a%26b%3Dc&tag=%E9%87%8D"
+    assert received.query == [("q", "a&b=c"), ("tag", "重")]
+
+
+async def test_a_percent_encoded_public_prefix_is_not_forwarded(gateway) -> None:
+    response = await gateway.get("/api/v1/%63ustomers")  # decodes to /api/v1/customers
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_headers_the_connection_header_names_stop_at_the_gateway(gateway) -> None:
+    response = await gateway.get(
+        "/api/v1/customers",
+        headers={"connection": "keep-alive, X-Client-Hop", "x-client-hop": "secret", "x-kept": "1"},
+    )
+    received = Received.of(response)
+    assert received.header("x-client-hop") == []
+    assert received.header("x-kept") == ["1"]
+    # On the way back too, while repeated and non-ASCII headers pass unchanged.
+    assert "x-upstream-hop" not in response.headers
+    assert response.headers.get_list("set-cookie") == ["a=1; Path=/", "b=2; Path=/"]
+    assert response.headers.raw.count((b"x-upstream-name", "星辰".encode())) == 1
+
+
+async def test_non_ascii_header_values_reach_the_service_unchanged(gateway) -> None:
+    value = "上海 星辰".encode()
+    response = await gateway.get("/api/v1/customers", headers=[(b"x-display-name", value)])
+    [received] = Received.of(response).header("x-display-name")
+    assert received.encode("latin-1") == value
+
+
 async def test_the_service_sees_the_request_id_the_client_gets_back(gateway) -> None:
     given = await gateway.get(
         "/api/v1/customers", headers={"x-request-id": "req-1", "x-correlation-id": "flow-1"}
@@ -154,6 +189,23 @@ async def test_a_service_that_is_down_is_a_503_problem_to_retry_shortly(start_ga
     finally:
         dropping.close()
         await dropping.wait_closed()
+
+
+async def test_no_free_connection_in_time_is_a_503_busy_problem_not_a_timeout(
+    start_gateway,
+) -> None:
+    async with start_gateway(
+        upstream_max_connections=1, upstream_pool_timeout_seconds=0.2, upstream_timeout_seconds=5
+    ) as gateway:
+        slow = gateway.get("/api/v1/customers", params={"delay": "1.0"})
+        queued = asyncio.create_task(slow)
+        await asyncio.sleep(0.1)  # the slow call holds the only connection
+        refused = await gateway.get("/api/v1/customers")
+        served = await queued
+    body = _is_problem(refused, 503, "gateway-busy", "/api/v1/customers")
+    assert "no free connection" in body["detail"]
+    assert refused.headers["retry-after"] == "1"
+    assert Received.of(served).path == "/v1/customers"  # the call holding it was not cut
 
 
 async def test_a_service_that_answers_too_late_is_a_504_problem(start_gateway) -> None:

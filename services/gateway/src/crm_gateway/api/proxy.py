@@ -1,7 +1,15 @@
 """Forwarding: pooled connections, timeouts, the internal token, and clear errors when a
-service is down (503) or too slow (504)."""
+service is down or the gateway has no free connection to it (503) or it is too slow (504).
+
+The path goes on as the client encoded it: decoding first would turn ``a%2Fb`` into two
+segments. A timeout is a 504 only while the service's answer has not started; once its status
+line is on its way to the client, a stalled body can only cut the response short.
+"""
 
 from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Iterable
 
 import httpx
 from fastapi import APIRouter, FastAPI, Request
@@ -15,30 +23,36 @@ from crm_platform.http.problems import problem_response
 from crm_platform.identity import SYSTEM_ROLE, mint_internal_token
 from crm_platform.logging import correlation_id_var, request_id_var
 
+# Hop-by-hop (RFC 9110 §7.6.1), plus what the gateway sets itself: host, length, the token.
 HOP_BY_HOP = {
-    "connection",
-    "keep-alive",
-    "proxy-authenticate",
-    "proxy-authorization",
-    "te",
-    "trailers",
-    "transfer-encoding",
-    "upgrade",
-    "host",
-    "content-length",
-    "authorization",
+    b"connection",
+    b"keep-alive",
+    b"proxy-authenticate",
+    b"proxy-authorization",
+    b"proxy-connection",
+    b"te",
+    b"trailer",
+    b"trailers",
+    b"transfer-encoding",
+    b"upgrade",
+    b"host",
+    b"content-length",
+    b"authorization",
 }
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 IMPORTS_PATH = "/api/v1/customers/imports"  # uploads: a larger body and a longer wait
 
 router = APIRouter(tags=["gateway"])
+log = logging.getLogger(__name__)
 
 
 async def open_upstream_client(app: FastAPI) -> None:
     settings: GatewaySettings = app.state.settings
     app.state.upstream_client = httpx.AsyncClient(
         timeout=httpx.Timeout(
-            settings.upstream_timeout_seconds, connect=settings.upstream_connect_timeout_seconds
+            settings.upstream_timeout_seconds,
+            connect=settings.upstream_connect_timeout_seconds,
+            pool=settings.upstream_pool_timeout_seconds,
         ),
         limits=httpx.Limits(
             max_connections=settings.upstream_max_connections,
@@ -55,8 +69,30 @@ def _base_url(settings: GatewaySettings, upstream: Upstream) -> str:
     return getattr(settings, f"{upstream.name.replace('-', '_')}_url").rstrip("/")
 
 
-def _forward_headers(request: Request, settings: GatewaySettings) -> dict[str, str]:
-    headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP}
+def _end_to_end(raw: Iterable[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """The headers meant for the far end, as bytes (values need not be ASCII) and with repeats
+    kept (``set-cookie``): not hop-by-hop ones, nor those ``Connection`` names (RFC 9110
+    §7.6.1)."""
+    pairs = [(k.lower(), v) for k, v in raw]
+    named = {t.strip() for k, v in pairs if k == b"connection" for t in v.lower().split(b",")}
+    dropped = HOP_BY_HOP | named
+    return [(k, v) for k, v in pairs if k not in dropped]
+
+
+def _service_url(request: Request, settings: GatewaySettings, upstream: Upstream) -> str | None:
+    """The service URL for the path as the client encoded it; None if its prefix was
+    percent-encoded too (the route matched the decoded path, the raw one is not ours)."""
+    raw_path = request.scope.get("raw_path") or request.url.path.encode()
+    path = raw_path.decode("latin-1")
+    if path != upstream.public_prefix and not path.startswith(upstream.public_prefix + "/"):
+        return None
+    url = _base_url(settings, upstream) + upstream.service_path(path)
+    query = request.scope.get("query_string", b"").decode("latin-1")
+    return f"{url}?{query}" if query else url
+
+
+def _forward_headers(request: Request, settings: GatewaySettings) -> list[tuple[bytes, bytes]]:
+    headers = _end_to_end(request.headers.raw)
     token = mint_internal_token(
         settings.internal_token_secret,
         subject="service:gateway",
@@ -64,29 +100,51 @@ def _forward_headers(request: Request, settings: GatewaySettings) -> dict[str, s
         name="gateway",
         ttl_seconds=settings.internal_token_ttl_seconds,
     )
-    headers["authorization"] = f"Bearer {token}"
-    headers[REQUEST_ID_HEADER] = request_id_var.get() or ""
-    headers[CORRELATION_ID_HEADER] = correlation_id_var.get() or ""
-    return headers
+    ours = {
+        b"authorization": f"Bearer {token}",
+        REQUEST_ID_HEADER.encode(): request_id_var.get() or "",
+        CORRELATION_ID_HEADER.encode(): correlation_id_var.get() or "",
+    }
+    return [
+        *((k, v) for k, v in headers if k not in ours),
+        *((k, v.encode("latin-1")) for k, v in ours.items()),
+    ]
 
 
 async def forward(request: Request, upstream: Upstream) -> Response:
     settings: GatewaySettings = request.app.state.settings
     client: httpx.AsyncClient = request.app.state.upstream_client
-    url = _base_url(settings, upstream) + upstream.service_path(request.url.path)
+    url = _service_url(request, settings, upstream)
+    if url is None:
+        return problem_response(
+            404,
+            "not-found",
+            "No such path; send it without encoding its fixed part.",
+            instance=request.url.path,
+        )
     outbound = client.build_request(
         request.method,
         url,
-        params=request.query_params.multi_items(),
         headers=_forward_headers(request, settings),
         content=await request.body(),
     )
     if request.url.path == IMPORTS_PATH:
         outbound.extensions["timeout"] = httpx.Timeout(
-            settings.import_timeout_seconds, connect=settings.upstream_connect_timeout_seconds
+            settings.import_timeout_seconds,
+            connect=settings.upstream_connect_timeout_seconds,
+            pool=settings.upstream_pool_timeout_seconds,
         ).as_dict()
     try:
         upstream_response = await client.send(outbound, stream=True)
+    except httpx.PoolTimeout:  # the request never left: every connection to it was busy
+        return problem_response(
+            503,
+            "gateway-busy",
+            f"The gateway has no free connection to the {upstream.name} service; "
+            "try again shortly.",
+            instance=request.url.path,
+            headers={"retry-after": "1"},
+        )
     except httpx.TimeoutException:
         return problem_response(
             504,
@@ -102,18 +160,35 @@ async def forward(request: Request, upstream: Upstream) -> Response:
             instance=request.url.path,
             headers={"retry-after": "5"},
         )
-    headers = {
-        k: v
-        for k, v in upstream_response.headers.items()
-        if k.lower() not in HOP_BY_HOP or k.lower() == "content-length"
-    }
-    headers.pop("x-request-id", None)
-    return StreamingResponse(
-        upstream_response.aiter_raw(),
+    response = StreamingResponse(
+        _relay_body(upstream_response, upstream),
         status_code=upstream_response.status_code,
-        headers=headers,
         background=BackgroundTask(upstream_response.aclose),
     )
+    # The body goes on as it came (aiter_raw), so its length does too; our request id wins.
+    response.raw_headers = [
+        (k, v)
+        for k, v in _end_to_end(upstream_response.headers.raw)
+        if k != REQUEST_ID_HEADER.encode()
+    ]
+    if "content-length" in upstream_response.headers:
+        length = upstream_response.headers["content-length"].encode()
+        response.raw_headers.append((b"content-length", length))
+    return response
+
+
+async def _relay_body(
+    upstream_response: httpx.Response, upstream: Upstream
+) -> AsyncIterator[bytes]:
+    """The service's body as it comes. If it breaks off after the status line, the error goes
+    on to the server, which drops the connection: ending cleanly would pass a cut body off as
+    whole."""
+    try:
+        async for chunk in upstream_response.aiter_raw():
+            yield chunk
+    except httpx.HTTPError as exc:
+        log.warning("the %s service's response broke off mid-body: %r", upstream.name, exc)
+        raise
 
 
 def _register(upstream: Upstream) -> None:
