@@ -3,7 +3,7 @@
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Column, DateTime
+from sqlalchemy import Column, DateTime, false
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
@@ -31,6 +31,8 @@ class CustomerReplica(ServiceDeskModel, table=True):
     owner_id: str = Field(max_length=64, index=True)
     grade: str | None = Field(default=None, max_length=4)
     lifecycle: str = Field(max_length=16)
+    # Archived customers (merged ones too) stay here for history but take no new work.
+    archived: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     source_version: int = 0
     source_event_time: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     replicated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))

@@ -20,6 +20,7 @@ class CustomerState(BaseModel):
     owner_id: str
     lifecycle: str
     grade: str | None = None
+    archived: bool = False
     version: int = 0
 
 
@@ -38,6 +39,7 @@ async def replicate_customer(session: AsyncSession, event: CloudEvent) -> None:
         "owner_id": state.owner_id,
         "lifecycle": state.lifecycle,
         "grade": state.grade,
+        "archived": state.archived,
         "source_version": state.version,
         "source_event_time": event.time,
         "replicated_at": datetime.now(UTC),
