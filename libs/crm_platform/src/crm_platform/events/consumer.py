@@ -111,7 +111,7 @@ class EventConsumer:
         prefetch: int = 64,
         batch_size: int = 32,
         batch_window_seconds: float = 0.0,
-        workers: int = 2,
+        workers: int = 1,
         max_attempts: int = 5,
         retry_delays_ms: list[int] | None = None,
         reconnect_seconds: float = 1.0,
