@@ -4,7 +4,7 @@ import uuid
 from collections.abc import Sequence
 from typing import NamedTuple
 
-from sqlalchemy import Select, and_, func, insert, literal, or_, text
+from sqlalchemy import Select, and_, bindparam, func, insert, literal, or_, text
 from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -66,6 +66,30 @@ class CustomerRef(NamedTuple):
     name: str
 
 
+def _similar_names_query(*, trigrams: bool) -> Select:  # type: ignore[type-arg]
+    same_normalized = col(Customer.name_normalized) == bindparam("normalized")
+    # The % operator (unlike similarity() >= x) is answered by the trigram index; its
+    # threshold, CRM_DUPLICATE_NAME_SIMILARITY, is set on every connection at connect
+    # (CustomersSettings.database_session_settings). SQLite has no trigrams.
+    condition = (
+        or_(same_normalized, col(Customer.name).op("%")(bindparam("name")))
+        if trigrams
+        else same_normalized
+    )
+    return (
+        sa_select(Customer.id, Customer.code, Customer.name, Customer.archived_at)
+        .where(condition)
+        .limit(SIMILAR_NAME_CANDIDATES)
+    )
+
+
+# Built once: every create runs them, and building a statement (and its cache key) per call
+# cost more CPU than executing it.
+_SIMILAR_NAMES = {"postgresql": _similar_names_query(trigrams=True)}
+_SIMILAR_NAMES_PLAIN = _similar_names_query(trigrams=False)
+_INDUSTRY_ACTIVE = sa_select(Industry.active).where(col(Industry.code) == bindparam("code"))
+
+
 async def find_similar_names(
     session: AsyncSession, name: str, normalized: str, exclude: uuid.UUID | None
 ) -> list[CustomerRef]:
@@ -76,19 +100,8 @@ async def find_similar_names(
     index (whose predicate matches) and test similarity on every live row; without it, the
     only paths are the name indexes. Archived and excluded rows are dropped here instead.
     """
-    if _dialect(session) == "postgresql":
-        # The % operator (unlike similarity() >= x) is answered by the trigram index; its
-        # threshold, CRM_DUPLICATE_NAME_SIMILARITY, is set on every connection at connect
-        # (CustomersSettings.database_session_settings).
-        condition = or_(Customer.name_normalized == normalized, col(Customer.name).op("%")(name))
-    else:
-        condition = col(Customer.name_normalized) == normalized
-    query = (
-        sa_select(Customer.id, Customer.code, Customer.name, Customer.archived_at)
-        .where(condition)
-        .limit(SIMILAR_NAME_CANDIDATES)
-    )
-    rows = (await session.execute(query)).all()
+    query = _SIMILAR_NAMES.get(_dialect(session), _SIMILAR_NAMES_PLAIN)
+    rows = (await session.execute(query, {"name": name, "normalized": normalized})).all()
     live = [
         CustomerRef(row.id, row.code, row.name)
         for row in rows
@@ -319,8 +332,7 @@ async def get_industry(session: AsyncSession, code: str) -> Industry | None:
 
 async def industry_is_active(session: AsyncSession, code: str) -> bool:
     """One column, not an ORM object: every create asks."""
-    query = sa_select(Industry.active).where(Industry.code == code)
-    return bool((await session.execute(query)).scalar())
+    return bool((await session.execute(_INDUSTRY_ACTIVE, {"code": code})).scalar())
 
 
 async def list_industries(session: AsyncSession, *, include_inactive: bool) -> list[Industry]:
