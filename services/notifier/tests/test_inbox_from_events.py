@@ -8,9 +8,9 @@ import aio_pika
 import pytest
 
 from crm_platform.events import CloudEvent
-from crm_platform.testing import wait_until
+from crm_platform.testing import events_consumed, wait_until
 
-from .conftest import events_consumed, inbox_rows
+from .conftest import inbox_rows
 
 
 def customer_event(routing_key: str) -> CloudEvent:

@@ -1,9 +1,12 @@
 """Test helpers every service's suite uses: an isolated vhost and databases per run, free
-ports, real service processes, and polling. Test-only, but mechanism, so it lives here."""
+ports, real service processes, an app run in-process with its consumer, publishing events as
+a relay does, internal tokens, and the checks every service's HTTP edge must pass. Test-only,
+but mechanism, so it lives here."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import socket
@@ -11,14 +14,21 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 from urllib.parse import quote
 
+import aio_pika
 import asyncpg
 import httpx
+from prometheus_client.parser import text_string_to_metric_families
+
+from crm_platform.events import CloudEvent
+from crm_platform.events.broker import QueueNames, build_message, declare_exchange
+from crm_platform.identity import SYSTEM_ROLE, mint_internal_token
+from crm_platform.settings import DEV_INTERNAL_TOKEN_SECRET
 
 T = TypeVar("T")
 
@@ -169,3 +179,136 @@ class ServiceProcess:
                 self.process.wait(15)
             except subprocess.TimeoutExpired:
                 self.kill()
+
+
+# --------------------------------------------------------------------------- in-process apps
+
+
+@contextlib.asynccontextmanager
+async def running_app(app: Any, base_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    """A service app run in-process (lifespan: relay and consumer included) and a client for
+    it. Its consumer is ready before the client is handed out, and its queues and events
+    exchange are deleted afterwards, so what a test leaves there (a parked event) reaches no
+    later test. Give each test's settings an ``events_exchange`` of its own."""
+    settings = app.state.settings
+    async with app.router.lifespan_context(app):
+        consumer = app.state.runtime.consumer
+        if consumer is not None:
+            await asyncio.wait_for(consumer.wait_ready(), 10)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url=base_url) as client:
+            yield client
+    await delete_service_queues(settings)
+
+
+async def delete_service_queues(settings: Any) -> None:
+    """A service's main, parked and retry queues, and its events exchange."""
+    names = QueueNames(settings.service_name)
+    retry_queues = [names.retry(delay) for delay in settings.consumer_retry_delays_ms]
+    connection = await aio_pika.connect(settings.amqp_url)
+    async with connection:
+        channel = await connection.channel()
+        for queue in (names.main, names.parked, *retry_queues):
+            await channel.queue_delete(queue)
+        await channel.exchange_delete(settings.events_exchange)
+
+
+Publish = Callable[..., Awaitable[None]]
+
+
+@contextlib.asynccontextmanager
+async def event_publisher(amqp_url: str, exchange_name: str) -> AsyncIterator[Publish]:
+    """``await publish(event)``: sent as a relay sends it, confirmed and mandatory (an event no
+    queue is bound to raises). ``body=`` sends other bytes under the event's id."""
+    connection = await aio_pika.connect(amqp_url)
+    async with connection:
+        channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
+        exchange = await declare_exchange(channel, exchange_name)
+
+        async def publish(event: CloudEvent, *, body: bytes | None = None) -> None:
+            message = build_message(body or event.to_bytes(), message_id=str(event.id))
+            await exchange.publish(message, routing_key=event.routing_key)
+
+        yield publish
+
+
+def bearer(secret: str, *roles: str, ttl_seconds: int = 60) -> dict[str, str]:
+    """Headers carrying an internal token as the gateway mints them."""
+    token = mint_internal_token(secret, subject="u-test", roles=roles, ttl_seconds=ttl_seconds)
+    return {"authorization": f"Bearer {token}"}
+
+
+async def events_consumed(client: httpx.AsyncClient, event_type: str, outcome: str) -> float:
+    """A consumer's count of ``event_type`` events with ``outcome``, read from /metrics (the
+    registry is the test process's: compare before and after, never absolute values)."""
+    text = (await client.get("/metrics")).text
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == "crm_events_consumed_total" and sample.labels == {
+                "type": event_type,
+                "outcome": outcome,
+            }:
+                return sample.value
+    return 0.0
+
+
+def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    body: dict[str, Any] = response.json()
+    assert body["status"] == status
+    return body
+
+
+# --------------------------------------------------------------------------- the HTTP edge
+
+# Every service's bus administration; business routes join them in each service's own tests.
+BUS_ADMIN_ROUTES = (("GET", "/v1/admin/parked-events"), ("POST", "/v1/admin/parked-events/replay"))
+
+
+async def check_internal_token_guard(
+    client: httpx.AsyncClient,
+    secret: str,
+    routes: Sequence[tuple[str, str]] = BUS_ADMIN_ROUTES,
+) -> None:
+    """``routes`` refuse (401 problem) a missing, garbled, non-Bearer, expired token or one
+    signed with the development secret, forbid (403) a role that may not use them, and let
+    the gateway's own token through (so the refusals were the token's)."""
+    refused = {
+        "missing": {},
+        "garbage": {"authorization": "Bearer not-a-token"},
+        "not bearer": {"authorization": "Basic dTpw"},
+        "development secret": bearer(DEV_INTERNAL_TOKEN_SECRET, SYSTEM_ROLE),
+        "expired": bearer(secret, SYSTEM_ROLE, ttl_seconds=-60),
+    }
+    for method, path in routes:
+        for case, headers in refused.items():
+            response = await client.request(method, path, headers=headers)
+            assert response.status_code == 401, (method, path, case, response.text)
+            assert_problem(response, 401)
+        assert_problem(await client.request(method, path, headers=bearer(secret, "sales_rep")), 403)
+    allowed = await client.get("/v1/admin/parked-events", headers=bearer(secret, SYSTEM_ROLE))
+    assert allowed.status_code == 200, allowed.text
+    assert allowed.json() == []
+
+
+async def check_open_edge(client: httpx.AsyncClient, service: str) -> None:
+    """Health, readiness (database, broker, consumer, relay) and metrics answer without a
+    token, and a refused call is counted under this service's name and route template."""
+    assert (await client.get("/healthz")).json() == {"status": "ok"}
+    ready = await client.get("/readyz")
+    assert ready.status_code == 200, ready.text
+    assert ready.json()["checks"] == {
+        "database": "ok",
+        "broker": "ok",
+        "consumer": "ok",
+        "relay": "ok",
+    }
+    await client.get("/v1/admin/parked-events")  # refused: no token
+    metrics = await client.get("/metrics")
+    assert metrics.status_code == 200
+    assert metrics.headers["content-type"].startswith("text/plain")
+    assert (
+        'http_requests_total{method="GET",route="/v1/admin/parked-events",'
+        f'service="{service}",status="401"}}'
+    ) in metrics.text
