@@ -8,7 +8,6 @@ still ends at the newest state whatever the order of the events, in one batch or
 several, while a rolled-back batch leaves nothing behind.
 """
 
-import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator
@@ -33,7 +32,6 @@ import crm_service_desk.settings
 from crm_platform.db import create_engine, create_sessionmaker
 from crm_platform.events import CloudEvent
 from crm_platform.identity import SYSTEM_ROLE
-from crm_platform.migrations import upgrade
 from crm_platform.testing import (
     Publish,
     bearer,
@@ -84,8 +82,7 @@ def service(request: pytest.FixtureRequest) -> ReplicaService:
 
 @pytest.fixture
 async def database_url(database_factory, service: ReplicaService) -> str:
-    url = await database_factory(service.name)
-    await asyncio.to_thread(upgrade, service.migrations, url)
+    url = await database_factory(service.name, migrations=service.migrations)
     return url
 
 

@@ -1,6 +1,5 @@
 """The customers app in-process on a fresh, migrated PostgreSQL database."""
 
-import asyncio
 from collections.abc import AsyncIterator, Callable
 
 import httpx
@@ -10,13 +9,11 @@ from crm_customers.__main__ import MIGRATIONS_DIR
 from crm_customers.main import create_app
 from crm_customers.settings import CustomersSettings
 from crm_platform.identity import mint_internal_token
-from crm_platform.migrations import upgrade
 
 
 @pytest.fixture
 async def settings(database_factory, amqp_url: str) -> CustomersSettings:
-    url = await database_factory("customers")
-    await asyncio.to_thread(upgrade, MIGRATIONS_DIR, url)
+    url = await database_factory("customers", migrations=MIGRATIONS_DIR)
     return CustomersSettings(
         database_url=url,
         amqp_url=amqp_url,

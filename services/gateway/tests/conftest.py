@@ -20,7 +20,6 @@ import uvicorn
 from crm_gateway.__main__ import MIGRATIONS_DIR
 from crm_gateway.main import create_app
 from crm_gateway.settings import GatewaySettings
-from crm_platform.migrations import upgrade
 from crm_platform.testing import free_port
 
 # Not the development default: the tests verify forwarded tokens with this one.
@@ -129,8 +128,7 @@ def echo_upstream() -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 async def gateway_database(database_factory) -> str:
-    url = await database_factory("gateway")
-    await asyncio.to_thread(upgrade, MIGRATIONS_DIR, url)
+    url = await database_factory("gateway", migrations=MIGRATIONS_DIR)
     return url
 
 

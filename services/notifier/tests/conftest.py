@@ -1,7 +1,6 @@
 """The notifier app in-process on a fresh, migrated PostgreSQL database, consuming from the
 run's vhost through an exchange of its own, so no other test's events reach its queue."""
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -12,7 +11,6 @@ import pytest
 from crm_notifier.__main__ import MIGRATIONS_DIR
 from crm_notifier.main import create_app
 from crm_notifier.settings import Settings
-from crm_platform.migrations import upgrade
 from crm_platform.testing import Publish, event_publisher, fetch, running_app
 
 # Not the development default: a token signed with that one must be refused.
@@ -21,8 +19,7 @@ INTERNAL_TOKEN_SECRET = "notifier-tests-internal-token-secret-0123456789"
 
 @pytest.fixture
 async def settings(database_factory, amqp_url: str) -> Settings:
-    url = await database_factory("notifier")
-    await asyncio.to_thread(upgrade, MIGRATIONS_DIR, url)
+    url = await database_factory("notifier", migrations=MIGRATIONS_DIR)
     return Settings(
         database_url=url,
         amqp_url=amqp_url,

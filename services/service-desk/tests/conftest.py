@@ -1,14 +1,12 @@
 """The service-desk app in-process on a fresh, migrated PostgreSQL database, consuming from the
 run's vhost through an exchange of its own, so no other test's events reach its queue."""
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 
-from crm_platform.migrations import upgrade
 from crm_platform.testing import running_app
 from crm_service_desk.__main__ import MIGRATIONS_DIR
 from crm_service_desk.main import create_app
@@ -20,8 +18,7 @@ INTERNAL_TOKEN_SECRET = "service-desk-tests-internal-token-secret-0123456789"
 
 @pytest.fixture
 async def settings(database_factory, amqp_url: str) -> Settings:
-    url = await database_factory("service-desk")
-    await asyncio.to_thread(upgrade, MIGRATIONS_DIR, url)
+    url = await database_factory("service-desk", migrations=MIGRATIONS_DIR)
     return Settings(
         database_url=url,
         amqp_url=amqp_url,
