@@ -85,8 +85,8 @@ def _similar_names_query(*, trigrams: bool) -> Select:  # type: ignore[type-arg]
 
 # Built once: every create runs them, and building a statement (and its cache key) per call
 # cost more CPU than executing it.
-_SIMILAR_NAMES = {"postgresql": _similar_names_query(trigrams=True)}
-_SIMILAR_NAMES_PLAIN = _similar_names_query(trigrams=False)
+_SIMILAR_NAMES_BY_TRIGRAMS = _similar_names_query(trigrams=True)
+_SIMILAR_NAMES_EXACT = _similar_names_query(trigrams=False)
 _INDUSTRY_ACTIVE = sa_select(Industry.active).where(col(Industry.code) == bindparam("code"))
 
 
@@ -100,7 +100,8 @@ async def find_similar_names(
     index (whose predicate matches) and test similarity on every live row; without it, the
     only paths are the name indexes. Archived and excluded rows are dropped here instead.
     """
-    query = _SIMILAR_NAMES.get(_dialect(session), _SIMILAR_NAMES_PLAIN)
+    trigrams = _dialect(session) == "postgresql"
+    query = _SIMILAR_NAMES_BY_TRIGRAMS if trigrams else _SIMILAR_NAMES_EXACT
     rows = (await session.execute(query, {"name": name, "normalized": normalized})).all()
     live = [
         CustomerRef(row.id, row.code, row.name)
