@@ -26,6 +26,13 @@ def test_customer_paths_map_onto_the_customers_service(public: str, internal: st
     assert CUSTOMERS.service_path(public) == internal
 
 
+@pytest.mark.parametrize(
+    "public", ["/api/v1/customersX", "/api/v1/%63ustomers", "/api/v1/tickets", "/v1/customers"]
+)
+def test_paths_outside_the_prefix_map_nowhere(public: str) -> None:
+    assert CUSTOMERS.service_path(public) is None
+
+
 @pytest.mark.parametrize("upstream", UPSTREAMS, ids=lambda upstream: upstream.name)
 def test_every_public_prefix_is_the_service_prefix_under_api(upstream) -> None:
     """``/api/v1/<area>...`` → ``<service>/v1/<area>...``, as clients are told."""

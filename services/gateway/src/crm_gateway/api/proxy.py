@@ -23,7 +23,7 @@ from crm_platform.http.problems import problem_response
 from crm_platform.identity import SYSTEM_ROLE, mint_internal_token
 from crm_platform.logging import correlation_id_var, request_id_var
 
-# Hop-by-hop (RFC 9110 §7.6.1), plus what the gateway sets itself: host, length, the token.
+# Hop-by-hop (RFC 9110 §7.6.1), plus what the HTTP client sets itself: host and length.
 HOP_BY_HOP = {
     b"connection",
     b"keep-alive",
@@ -37,7 +37,6 @@ HOP_BY_HOP = {
     b"upgrade",
     b"host",
     b"content-length",
-    b"authorization",
 }
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 IMPORTS_PATH = "/api/v1/customers/imports"  # uploads: a larger body and a longer wait
@@ -83,10 +82,10 @@ def _service_url(request: Request, settings: GatewaySettings, upstream: Upstream
     """The service URL for the path as the client encoded it; None if its prefix was
     percent-encoded too (the route matched the decoded path, the raw one is not ours)."""
     raw_path = request.scope.get("raw_path") or request.url.path.encode()
-    path = raw_path.decode("latin-1")
-    if path != upstream.public_prefix and not path.startswith(upstream.public_prefix + "/"):
+    service_path = upstream.service_path(raw_path.decode("latin-1"))
+    if service_path is None:
         return None
-    url = _base_url(settings, upstream) + upstream.service_path(path)
+    url = _base_url(settings, upstream) + service_path
     query = request.scope.get("query_string", b"").decode("latin-1")
     return f"{url}?{query}" if query else url
 

@@ -9,8 +9,13 @@ class Upstream:
     public_prefix: str
     service_prefix: str
 
-    def service_path(self, public_path: str) -> str:
-        return self.service_prefix + public_path.removeprefix(self.public_prefix)
+    def service_path(self, public_path: str) -> str | None:
+        """Where ``public_path`` goes on the service; None if it is not under this prefix
+        (whole segments only: ``/api/v1/customersX`` is not)."""
+        rest = public_path.removeprefix(self.public_prefix)
+        if rest == public_path or rest[:1] not in ("", "/"):
+            return None
+        return self.service_prefix + rest
 
 
 UPSTREAMS: tuple[Upstream, ...] = (Upstream("customers", "/api/v1/customers", "/v1/customers"),)
