@@ -198,10 +198,10 @@ async def running_app(app: Any, base_url: str) -> AsyncIterator[httpx.AsyncClien
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url=base_url) as client:
             yield client
-    await delete_service_queues(settings)
+    await _delete_service_queues(settings)
 
 
-async def delete_service_queues(settings: Any) -> None:
+async def _delete_service_queues(settings: Any) -> None:
     """A service's main, parked and retry queues, and its events exchange."""
     names = QueueNames(settings.service_name)
     retry_queues = [names.retry(delay) for delay in settings.consumer_retry_delays_ms]
@@ -252,7 +252,7 @@ async def events_consumed(client: httpx.AsyncClient, event_type: str, outcome: s
     return 0.0
 
 
-def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
+def _assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
     assert response.status_code == status, response.text
     assert response.headers["content-type"] == "application/problem+json"
     body: dict[str, Any] = response.json()
@@ -285,8 +285,10 @@ async def check_internal_token_guard(
         for case, headers in refused.items():
             response = await client.request(method, path, headers=headers)
             assert response.status_code == 401, (method, path, case, response.text)
-            assert_problem(response, 401)
-        assert_problem(await client.request(method, path, headers=bearer(secret, "sales_rep")), 403)
+            _assert_problem(response, 401)
+        _assert_problem(
+            await client.request(method, path, headers=bearer(secret, "sales_rep")), 403
+        )
     allowed = await client.get("/v1/admin/parked-events", headers=bearer(secret, SYSTEM_ROLE))
     assert allowed.status_code == 200, allowed.text
     assert allowed.json() == []
