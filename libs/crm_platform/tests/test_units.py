@@ -9,7 +9,14 @@ import pytest
 from pydantic import ValidationError
 
 from crm_platform.events.envelope import CloudEvent
-from crm_platform.identity import InvalidToken, mint_internal_token, verify_internal_token
+from crm_platform.identity import (
+    LEEWAY_SECONDS,
+    InternalTokenVerifier,
+    InvalidToken,
+    ServiceToken,
+    mint_internal_token,
+    verify_internal_token,
+)
 from crm_platform.settings import PlatformSettings
 
 STRONG = "x" * 40
@@ -80,6 +87,60 @@ def test_internal_token_round_trip() -> None:
 def test_invalid_internal_tokens_are_refused(token: str) -> None:
     with pytest.raises(InvalidToken):
         verify_internal_token(STRONG, token)
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_remembered_token_is_refused_once_it_expires() -> None:
+    clock = FakeClock()
+    verifier = InternalTokenVerifier(STRONG, clock=clock)
+    token = mint_internal_token(STRONG, subject="u1", roles=["sales_rep"], ttl_seconds=60)
+    assert verifier.verify(token).subject == "u1"
+    clock.now += 60 + LEEWAY_SECONDS - 1
+    assert verifier.verify(token).roles == {"sales_rep"}  # still inside the leeway
+    clock.now += 2
+    with pytest.raises(InvalidToken, match="expired"):
+        verifier.verify(token)
+    with pytest.raises(InvalidToken, match="expired"):  # and stays refused
+        verifier.verify(token)
+
+
+def test_the_verifier_remembers_only_valid_tokens_and_at_most_its_capacity() -> None:
+    verifier = InternalTokenVerifier(STRONG, capacity=2)
+    forged = mint_internal_token("another-secret-" + STRONG, subject="u1", roles=[])
+    for _ in range(2):  # a refused token is checked (and refused) again, never remembered
+        with pytest.raises(InvalidToken):
+            verifier.verify(forged)
+    tokens = [mint_internal_token(STRONG, subject=f"u{i}", roles=[]) for i in range(3)]
+    assert [verifier.verify(t).subject for t in tokens] == ["u0", "u1", "u2"]
+    assert list(verifier._verified) == tokens[1:]  # the least recently used one went
+    assert verifier.verify(tokens[0]).subject == "u0"  # verified again, not lost
+
+
+def test_a_service_token_is_reused_for_half_its_lifetime_then_renewed() -> None:
+    clock = FakeClock()
+    source = ServiceToken(
+        STRONG, subject="service:gateway", roles=["system"], ttl_seconds=60, clock=clock
+    )
+    first = source.current()
+    clock.now += 29
+    assert source.current() == first
+    clock.now += 1
+    renewed = source.current()
+    assert renewed != first
+    claims = jwt.decode(renewed, options={"verify_signature": False})
+    assert (claims["sub"], claims["roles"], claims["exp"] - claims["iat"]) == (
+        "service:gateway",
+        ["system"],
+        60,
+    )
+    assert verify_internal_token(STRONG, renewed).subject == "service:gateway"
 
 
 def test_only_a_serving_process_freezes_its_startup_objects() -> None:

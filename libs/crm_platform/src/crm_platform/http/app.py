@@ -12,6 +12,7 @@ from crm_platform.http.middleware import RequestContextMiddleware
 from crm_platform.http.operations import admin_router, health_router
 from crm_platform.http.problems import install_problem_handlers
 from crm_platform.http.security import current_identity
+from crm_platform.identity import InternalTokenVerifier
 from crm_platform.logging import configure_logging
 from crm_platform.runtime import ServiceRuntime, freeze_startup_objects
 from crm_platform.settings import PlatformSettings
@@ -57,6 +58,7 @@ def create_service_app(
 
     app = FastAPI(title=title, version=version, lifespan=lifespan)
     app.state.settings = settings
+    app.state.token_verifier = InternalTokenVerifier(settings.internal_token_secret)
     install_problem_handlers(app)
     app.add_middleware(
         RequestContextMiddleware,

@@ -8,7 +8,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from crm_platform.http.problems import Forbidden, Unauthorized
-from crm_platform.identity import Identity, InvalidToken, verify_internal_token
+from crm_platform.identity import Identity, InternalTokenVerifier, InvalidToken
 
 _bearer = HTTPBearer(auto_error=False, description="Internal token minted by the gateway")
 
@@ -19,9 +19,9 @@ async def current_identity(
 ) -> Identity:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthorized("This service only answers calls carrying the gateway's internal token.")
-    secret = request.app.state.settings.internal_token_secret
+    verifier: InternalTokenVerifier = request.app.state.token_verifier
     try:
-        identity = verify_internal_token(secret, credentials.credentials)
+        identity = verifier.verify(credentials.credentials)
     except InvalidToken as exc:
         raise Unauthorized(f"The internal token is not valid: {exc}.") from exc
     request.state.identity = identity

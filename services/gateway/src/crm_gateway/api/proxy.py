@@ -20,7 +20,7 @@ from crm_gateway.domain.routes import UPSTREAMS, Upstream
 from crm_gateway.settings import GatewaySettings
 from crm_platform.http.middleware import CORRELATION_ID_HEADER, REQUEST_ID_HEADER
 from crm_platform.http.problems import problem_response
-from crm_platform.identity import SYSTEM_ROLE, mint_internal_token
+from crm_platform.identity import SYSTEM_ROLE, ServiceToken
 from crm_platform.logging import correlation_id_var, request_id_var
 
 # Hop-by-hop (RFC 9110 §7.6.1), plus what the HTTP client sets itself: host and length.
@@ -47,6 +47,13 @@ log = logging.getLogger(__name__)
 
 async def open_upstream_client(app: FastAPI) -> None:
     settings: GatewaySettings = app.state.settings
+    app.state.service_token = ServiceToken(
+        settings.internal_token_secret,
+        subject="service:gateway",
+        roles=[SYSTEM_ROLE],
+        name="gateway",
+        ttl_seconds=settings.internal_token_ttl_seconds,
+    )
     app.state.upstream_client = httpx.AsyncClient(
         timeout=httpx.Timeout(
             settings.upstream_timeout_seconds,
@@ -90,17 +97,11 @@ def _service_url(request: Request, settings: GatewaySettings, upstream: Upstream
     return f"{url}?{query}" if query else url
 
 
-def _forward_headers(request: Request, settings: GatewaySettings) -> list[tuple[bytes, bytes]]:
+def _forward_headers(request: Request) -> list[tuple[bytes, bytes]]:
     headers = _end_to_end(request.headers.raw)
-    token = mint_internal_token(
-        settings.internal_token_secret,
-        subject="service:gateway",
-        roles=[SYSTEM_ROLE],
-        name="gateway",
-        ttl_seconds=settings.internal_token_ttl_seconds,
-    )
+    token: ServiceToken = request.app.state.service_token
     ours = {
-        b"authorization": f"Bearer {token}",
+        b"authorization": f"Bearer {token.current()}",
         REQUEST_ID_HEADER.encode(): request_id_var.get() or "",
         CORRELATION_ID_HEADER.encode(): correlation_id_var.get() or "",
     }
@@ -124,7 +125,7 @@ async def forward(request: Request, upstream: Upstream) -> Response:
     outbound = client.build_request(
         request.method,
         url,
-        headers=_forward_headers(request, settings),
+        headers=_forward_headers(request),
         content=await request.body(),
     )
     if request.url.path == IMPORTS_PATH:
