@@ -4,9 +4,9 @@ from fastapi import FastAPI
 
 from crm_gateway.api.proxy import (
     IMPORTS_PATH,
-    close_upstream_client,
-    open_upstream_client,
     router,
+    start_forwarding,
+    stop_forwarding,
 )
 from crm_gateway.settings import GatewaySettings
 from crm_platform.http.app import create_service_app
@@ -18,7 +18,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         settings,
         title="CRM gateway",
         public_routers=[router],
-        on_startup=[open_upstream_client],
-        on_shutdown=[close_upstream_client],
+        on_startup=[start_forwarding],
+        on_shutdown=[stop_forwarding],
         body_limits={IMPORTS_PATH: settings.import_max_bytes},
     )

@@ -45,7 +45,8 @@ router = APIRouter(tags=["gateway"])
 log = logging.getLogger(__name__)
 
 
-async def open_upstream_client(app: FastAPI) -> None:
+async def start_forwarding(app: FastAPI) -> None:
+    """The gateway's own token for the services, and the pooled client that calls them."""
     settings: GatewaySettings = app.state.settings
     app.state.service_token = ServiceToken(
         settings.internal_token_secret,
@@ -67,7 +68,7 @@ async def open_upstream_client(app: FastAPI) -> None:
     )
 
 
-async def close_upstream_client(app: FastAPI) -> None:
+async def stop_forwarding(app: FastAPI) -> None:
     await app.state.upstream_client.aclose()
 
 
