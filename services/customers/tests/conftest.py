@@ -8,7 +8,7 @@ import pytest
 from crm_customers.__main__ import MIGRATIONS_DIR
 from crm_customers.main import create_app
 from crm_customers.settings import CustomersSettings
-from crm_platform.identity import mint_internal_token
+from crm_platform.testing import bearer
 
 
 @pytest.fixture
@@ -25,10 +25,7 @@ async def settings(database_factory, amqp_url: str) -> CustomersSettings:
 @pytest.fixture
 def token_for(settings: CustomersSettings) -> Callable[..., dict[str, str]]:
     def make(subject: str = "u-admin", *roles: str) -> dict[str, str]:
-        token = mint_internal_token(
-            settings.internal_token_secret, subject=subject, roles=roles or ("admin",)
-        )
-        return {"authorization": f"Bearer {token}"}
+        return bearer(settings.internal_token_secret, *(roles or ("admin",)), subject=subject)
 
     return make
 

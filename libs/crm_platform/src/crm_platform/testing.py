@@ -232,9 +232,11 @@ async def event_publisher(amqp_url: str, exchange_name: str) -> AsyncIterator[Pu
         yield publish
 
 
-def bearer(secret: str, *roles: str, ttl_seconds: int = 60) -> dict[str, str]:
+def bearer(
+    secret: str, *roles: str, subject: str = "u-test", ttl_seconds: int = 60
+) -> dict[str, str]:
     """Headers carrying an internal token as the gateway mints them."""
-    token = mint_internal_token(secret, subject="u-test", roles=roles, ttl_seconds=ttl_seconds)
+    token = mint_internal_token(secret, subject=subject, roles=roles, ttl_seconds=ttl_seconds)
     return {"authorization": f"Bearer {token}"}
 
 
