@@ -38,6 +38,7 @@ from crm_platform.testing import (
     event_publisher,
     events_consumed,
     fetch,
+    isolated_consumer_settings,
     running_app,
     wait_until,
 )
@@ -89,12 +90,12 @@ async def database_url(database_factory, service: ReplicaService) -> str:
 @pytest.fixture
 def settings(database_url: str, amqp_url: str, service: ReplicaService) -> Any:
     return service.settings_class(
-        database_url=database_url,
-        amqp_url=amqp_url,
-        events_exchange=f"crm.events.{service.name}-test.{uuid.uuid4().hex[:8]}",
-        internal_token_secret=INTERNAL_TOKEN_SECRET,
-        consumer_max_attempts=2,  # a poison event is parked after one quick retry
-        consumer_retry_delays_ms=[50],
+        **isolated_consumer_settings(
+            service.name,
+            database_url=database_url,
+            amqp_url=amqp_url,
+            internal_token_secret=INTERNAL_TOKEN_SECRET,
+        )
     )
 
 

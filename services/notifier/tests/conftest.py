@@ -1,7 +1,6 @@
 """The notifier app in-process on a fresh, migrated PostgreSQL database, consuming from the
 run's vhost through an exchange of its own, so no other test's events reach its queue."""
 
-import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -11,7 +10,13 @@ import pytest
 from crm_notifier.__main__ import MIGRATIONS_DIR
 from crm_notifier.main import create_app
 from crm_notifier.settings import Settings
-from crm_platform.testing import Publish, event_publisher, fetch, running_app
+from crm_platform.testing import (
+    Publish,
+    event_publisher,
+    fetch,
+    isolated_consumer_settings,
+    running_app,
+)
 
 # Not the development default: a token signed with that one must be refused.
 INTERNAL_TOKEN_SECRET = "notifier-tests-internal-token-secret-0123456789"
@@ -21,10 +26,12 @@ INTERNAL_TOKEN_SECRET = "notifier-tests-internal-token-secret-0123456789"
 async def settings(database_factory, amqp_url: str) -> Settings:
     url = await database_factory("notifier", migrations=MIGRATIONS_DIR)
     return Settings(
-        database_url=url,
-        amqp_url=amqp_url,
-        events_exchange=f"crm.events.notifier-test.{uuid.uuid4().hex[:8]}",
-        internal_token_secret=INTERNAL_TOKEN_SECRET,
+        **isolated_consumer_settings(
+            "notifier",
+            database_url=url,
+            amqp_url=amqp_url,
+            internal_token_secret=INTERNAL_TOKEN_SECRET,
+        )
     )
 
 

@@ -1,13 +1,12 @@
 """The service-desk app in-process on a fresh, migrated PostgreSQL database, consuming from the
 run's vhost through an exchange of its own, so no other test's events reach its queue."""
 
-import uuid
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 
-from crm_platform.testing import running_app
+from crm_platform.testing import isolated_consumer_settings, running_app
 from crm_service_desk.__main__ import MIGRATIONS_DIR
 from crm_service_desk.main import create_app
 from crm_service_desk.settings import Settings
@@ -20,12 +19,12 @@ INTERNAL_TOKEN_SECRET = "service-desk-tests-internal-token-secret-0123456789"
 async def settings(database_factory, amqp_url: str) -> Settings:
     url = await database_factory("service-desk", migrations=MIGRATIONS_DIR)
     return Settings(
-        database_url=url,
-        amqp_url=amqp_url,
-        events_exchange=f"crm.events.service-desk-test.{uuid.uuid4().hex[:8]}",
-        internal_token_secret=INTERNAL_TOKEN_SECRET,
-        consumer_max_attempts=2,  # a poison event is parked after one quick retry
-        consumer_retry_delays_ms=[50],
+        **isolated_consumer_settings(
+            "service-desk",
+            database_url=url,
+            amqp_url=amqp_url,
+            internal_token_secret=INTERNAL_TOKEN_SECRET,
+        )
     )
 
 

@@ -184,6 +184,22 @@ class ServiceProcess:
 # --------------------------------------------------------------------------- in-process apps
 
 
+def isolated_consumer_settings(
+    service: str, *, database_url: str, amqp_url: str, internal_token_secret: str
+) -> dict[str, Any]:
+    """Settings fields for a service tested in-process with its consumer: an exchange of its
+    own, so no other test's events reach its queue, and a poison event parked after one
+    quick retry."""
+    return {
+        "database_url": database_url,
+        "amqp_url": amqp_url,
+        "events_exchange": f"crm.events.{service}-test.{uuid.uuid4().hex[:8]}",
+        "internal_token_secret": internal_token_secret,
+        "consumer_max_attempts": 2,
+        "consumer_retry_delays_ms": [50],
+    }
+
+
 @contextlib.asynccontextmanager
 async def running_app(app: Any, base_url: str) -> AsyncIterator[httpx.AsyncClient]:
     """A service app run in-process (lifespan: relay and consumer included) and a client for
