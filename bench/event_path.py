@@ -136,7 +136,7 @@ class System:
         try:
             await process.start()
         except AssertionError:  # not healthy within 30 s: a busy machine; give it longer
-            await process.wait_healthy(timeout=90)
+            await process.wait_ready(timeout=90)
 
     async def _wait_ready(self, name: str) -> None:
         url = self.processes[name].url + "/readyz"

@@ -25,6 +25,7 @@ from crm_platform.events.consumer import EventConsumer, Handler
 from crm_platform.events.inbox import InboxMessage
 from crm_platform.events.outbox import OutboxMessage
 from crm_platform.events.relay import OutboxRelay
+from crm_platform.events.topology import declare_topology, unrouted_name
 
 effect_metadata = MetaData()
 effect_table = Table(
@@ -52,6 +53,14 @@ class Bus:
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     consumers: list[EventConsumer] = field(default_factory=list)
 
+    def relay_with(self, publisher: EventPublisher | None = None, **options: Any) -> OutboxRelay:
+        """Another relay on the same database (a replica's, say), with its own options."""
+        return OutboxRelay(
+            self.engine,
+            publisher or self.publisher,
+            **{"batch_size": 50, "sweep_seconds": 0.3, "handoff_grace_seconds": 1.0, **options},
+        )
+
     async def stage(
         self, routing_key: str, note: str = "", *, rollback: bool = False
     ) -> CloudEvent:
@@ -67,8 +76,8 @@ class Bus:
                     raise FlakyError("business rule failed after the event was staged")
         return event
 
-    def start_relay(self) -> None:
-        self.tasks.append(asyncio.create_task(self.relay.run()))
+    def start_relay(self, relay: OutboxRelay | None = None) -> None:
+        self.tasks.append(asyncio.create_task((relay or self.relay).run()))
 
     async def start_consumer(
         self, service: str, handlers: dict[str, Handler], **options: Any
@@ -124,7 +133,16 @@ class Bus:
             await queue.consume(collect)
             yield seen
 
+    async def unrouted_count(self) -> int:
+        connection = await aio_pika.connect(self.amqp_url)
+        async with connection:
+            channel = await connection.channel()
+            queue = await channel.declare_queue(unrouted_name(self.exchange), passive=True)
+            return int(queue.declaration_result.message_count or 0)
+
     async def close(self) -> None:
+        for consumer in self.consumers:
+            consumer.stop()
         for task in self.tasks:
             task.cancel()
         for task in self.tasks:
@@ -132,6 +150,18 @@ class Bus:
                 await task
         await self.publisher.close()
         await self.engine.dispose()
+
+
+class SlowPublisher(EventPublisher):
+    """A real publisher that waits ``delay`` seconds before each publish (a slow network)."""
+
+    def __init__(self, amqp_url: str, exchange_name: str, delay: float) -> None:
+        super().__init__(amqp_url, exchange_name)
+        self.delay = delay
+
+    async def publish(self, routing_key: str, body: bytes, **options: Any) -> None:
+        await asyncio.sleep(self.delay)
+        await super().publish(routing_key, body, **options)
 
 
 def record_effect(note: str) -> Handler:
@@ -152,8 +182,11 @@ async def bus(database_factory: Any, amqp_url: str) -> AsyncIterator[Bus]:
         await connection.run_sync(effect_metadata.create_all)
     sessionmaker = create_sessionmaker(engine)
     exchange = f"crm.events.test{next(_exchange_serial)}.{uuid.uuid4().hex[:6]}"
+    await declare_topology(amqp_url, exchange)  # the deploy step: exchange, unrouted queue
     publisher = EventPublisher(amqp_url, exchange)
-    relay = OutboxRelay(engine, publisher, batch_size=50, sweep_seconds=0.3)
+    relay = OutboxRelay(
+        engine, publisher, batch_size=50, sweep_seconds=0.3, handoff_grace_seconds=1.0
+    )
     harness = Bus(amqp_url, exchange, engine, sessionmaker, publisher, relay)
     yield harness
     await harness.close()

@@ -8,8 +8,10 @@ from sqlalchemy import select
 
 from crm_platform.events import CloudEvent
 from crm_platform.events.broker import build_message, declare_exchange
+from crm_platform.events.consumer import ATTEMPT_HEADER
 from crm_platform.events.inbox import InboxMessage
 from crm_platform.events.parking import list_parked, replay_parked
+from crm_platform.metrics import REGISTRY
 from crm_platform.testing import wait_until
 
 from .conftest import FlakyError, record_effect
@@ -34,12 +36,35 @@ def _service() -> str:
     return f"probe-{uuid.uuid4().hex[:8]}"
 
 
+def _consumed(event_type: str, outcome: str) -> float:
+    return (
+        REGISTRY.get_sample_value(
+            "crm_events_consumed_total", {"type": event_type, "outcome": outcome}
+        )
+        or 0.0
+    )
+
+
+def _event(routing_key: str = "thing.happened", note: str = "", **data) -> CloudEvent:
+    return CloudEvent.new(service="probe", routing_key=routing_key, subject=note, data=data)
+
+
 async def test_redelivered_event_changes_nothing_the_second_time(bus) -> None:
+    """Copies that arrive after the first handling committed (not in the same batch)."""
     await bus.start_consumer(_service(), {"thing.happened": record_effect("applied")})
     event = CloudEvent.new(service="probe", routing_key="thing.happened", subject="1", data={})
-    await _publish_raw(bus, event, times=3)
+    duplicates_before = _consumed("thing.happened", "duplicate")
+    await _publish_raw(bus, event)
     await wait_until(bus.effects, message="first handling")
-    await asyncio.sleep(0.5)
+    for _ in range(2):
+        await _publish_raw(bus, event)
+        await asyncio.sleep(0.3)  # each copy on its own, in a batch of its own
+    await wait_until(
+        lambda: asyncio.sleep(
+            0, result=_consumed("thing.happened", "duplicate") >= 2 + duplicates_before
+        ),
+        message="both copies seen as duplicates",
+    )
     assert [row.event_id for row in await bus.effects()] == [event.id]
     assert await bus.inbox_count() == 1
 
@@ -91,7 +116,7 @@ async def test_poison_event_is_parked_with_its_error_while_others_flow(bus) -> N
     assert len(await list_parked(bus.amqp_url, service)) == 1
 
     broken["on"] = False
-    assert await replay_parked(bus.amqp_url, service) == [str(poison.id)]
+    assert (await replay_parked(bus.amqp_url, service)).replayed == [str(poison.id)]
     await wait_until(lambda: _count(bus, "replayed", 1), message="the replayed event")
     assert await list_parked(bus.amqp_url, service) == []
 
@@ -217,3 +242,133 @@ async def test_a_failing_event_in_a_batch_costs_the_others_nothing(bus) -> None:
     effects = await bus.effects()
     assert sorted(row.event_id for row in effects) == sorted(e.id for e in [head, *batch])
     assert await bus.inbox_count() == 6
+
+
+async def test_a_delivery_with_a_garbled_attempt_header_costs_its_batch_nothing(bus) -> None:
+    """An exception while reading one delivery used to escape the batch: none of it was
+    handled, and the next batch's ``multiple`` ack settled it all."""
+    held = HeldFirst("applied")
+    service = _service()
+    await bus.start_consumer(service, {"thing.happened": held}, workers=1)
+    head = _event(note="head")
+    await _publish_all(bus, [head])
+    await asyncio.wait_for(held.first_call.wait(), 10)
+    garbled = _event(note="garbled")
+    batch = [_event(note=str(n)) for n in range(4)]
+    connection = await aio_pika.connect(bus.amqp_url)
+    async with connection:
+        channel = await connection.channel(publisher_confirms=True)
+        exchange = await declare_exchange(channel, bus.exchange)
+        await exchange.publish(
+            build_message(batch[0].to_bytes(), message_id=str(batch[0].id)), batch[0].routing_key
+        )
+        await exchange.publish(
+            build_message(
+                garbled.to_bytes(), message_id=str(garbled.id), headers={ATTEMPT_HEADER: "abc"}
+            ),
+            garbled.routing_key,
+        )
+        for event in batch[1:]:
+            await exchange.publish(
+                build_message(event.to_bytes(), message_id=str(event.id)), event.routing_key
+            )
+    await asyncio.sleep(0.5)  # all five wait in the buffer: they make one batch
+    held.release.set()
+    await wait_until(lambda: _count(bus, "applied", 6), message="all six applied")
+    applied = sorted(row.event_id for row in await bus.effects("applied"))
+    assert applied == sorted(e.id for e in [head, garbled, *batch])
+
+
+async def test_a_retry_tier_that_vanished_loses_nothing(bus) -> None:
+    """Moving a failed event to a missing retry queue is returned by the broker: the event
+    is requeued (not acked as moved), the topology declared again, and it is retried."""
+    calls: list[int] = []
+    applied = record_effect("applied")
+
+    async def fails_once(session, event) -> None:
+        calls.append(1)
+        if len(calls) == 1:
+            raise FlakyError("first try fails")
+        await applied(session, event)
+
+    consumer = await bus.start_consumer(_service(), {"thing.happened": fails_once})
+    connection = await aio_pika.connect(bus.amqp_url)
+    async with connection:
+        channel = await connection.channel()
+        for delay in (150, 300):
+            await channel.queue_delete(consumer.names.retry(delay))
+    event = _event(note="retried")
+    await _publish_all(bus, [event])
+    await wait_until(lambda: _count(bus, "applied", 1), timeout=15, message="the retried event")
+    assert [row.event_id for row in await bus.effects("applied")] == [event.id]
+
+
+async def test_a_replay_that_cannot_be_delivered_leaves_the_message_parked(bus) -> None:
+    service = _service()
+
+    async def always_fails(session, event) -> None:
+        raise FlakyError("never works")
+
+    consumer = await bus.start_consumer(service, {"poison.sent": always_fails})
+    poison = _event("poison.sent", "p")
+    await _publish_all(bus, [poison])
+    await wait_until(lambda: list_parked(bus.amqp_url, service), timeout=10, message="parking")
+    consumer.stop()
+    await asyncio.sleep(0.3)
+    connection = await aio_pika.connect(bus.amqp_url)
+    async with connection:
+        channel = await connection.channel()
+        await channel.queue_delete(consumer.names.main)
+    outcome = await replay_parked(bus.amqp_url, service)
+    assert outcome.replayed == []
+    assert str(poison.id) in outcome.failed
+    assert [p.message_id for p in await list_parked(bus.amqp_url, service)] == [str(poison.id)]
+
+
+async def test_a_hanging_handler_times_out_and_the_others_flow(bus) -> None:
+    service = _service()
+    good = record_effect("good")
+
+    async def hangs(session, event) -> None:
+        await asyncio.Event().wait()
+
+    await bus.start_consumer(
+        service,
+        {"hang.forever": hangs, "thing.happened": good},
+        handler_timeout_seconds=0.5,
+        workers=1,
+    )
+    hanging = _event("hang.forever", "h")
+    others = [_event(note=str(n)) for n in range(5)]
+    await _publish_all(bus, [hanging, *others])
+    await wait_until(lambda: _count(bus, "good", 5), timeout=15, message="the other events")
+    parked = await wait_until(
+        lambda: list_parked(bus.amqp_url, service), timeout=15, message="parking"
+    )
+    assert [p.message_id for p in parked] == [str(hanging.id)]
+    assert "HandlerTimedOut" in (parked[0].error or "")
+
+
+async def test_a_consumer_cancelled_by_the_broker_subscribes_again(bus) -> None:
+    """Deleting the queue cancels the consumer while its channel stays open: it must notice,
+    say so, declare its queue again and go on consuming."""
+    cancelled_before = REGISTRY.get_sample_value("crm_consumer_cancelled_total") or 0.0
+    consumer = await bus.start_consumer(_service(), {"thing.happened": record_effect("h")})
+    connection = await aio_pika.connect(bus.amqp_url)
+    async with connection:
+        channel = await connection.channel()
+        await channel.queue_delete(consumer.names.main)
+    await wait_until(
+        lambda: asyncio.sleep(
+            0,
+            result=(REGISTRY.get_sample_value("crm_consumer_cancelled_total") or 0)
+            > cancelled_before,
+        ),
+        message="the cancellation noticed",
+    )
+    await wait_until(
+        lambda: asyncio.sleep(0, result=consumer.state == "ok"), message="subscribed again"
+    )
+    event = _event(note="after")
+    await _publish_all(bus, [event])
+    await wait_until(lambda: _count(bus, "h", 1), message="the event after the cancellation")

@@ -43,6 +43,7 @@ async def client(amqp_url: str, tmp_path) -> AsyncIterator[httpx.AsyncClient]:
     )
     app = create_service_app(settings, title="probe", routers=[router])
     async with app.router.lifespan_context(app):
+        await app.state.runtime.wait_topology()
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://probe") as client:
             client.headers["authorization"] = "Bearer " + mint_internal_token(
@@ -133,7 +134,7 @@ async def test_health_readiness_and_metrics(client: httpx.AsyncClient) -> None:
     assert (await client.get("/healthz")).json() == {"status": "ok"}
     ready = await client.get("/readyz")
     assert ready.status_code == 200, ready.text
-    assert ready.json()["checks"] == {"database": "ok", "broker": "ok"}
+    assert ready.json()["checks"] == {"database": "ok", "broker": "ok", "topology": "ok"}
     await client.post("/v1/paints/7", json={"colour": "blue", "litres": 1})
     text = (await client.get("/metrics")).text
     assert (

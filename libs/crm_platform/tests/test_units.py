@@ -3,11 +3,19 @@
 import subprocess
 import sys
 import time
+import types
 
 import jwt
 import pytest
+import sqlalchemy.exc
 from pydantic import ValidationError
 
+from crm_platform.events.consumer import (
+    ATTEMPT_HEADER,
+    HandlerTimedOut,
+    attempt_of,
+    is_infrastructure_error,
+)
 from crm_platform.events.envelope import CloudEvent
 from crm_platform.identity import (
     LEEWAY_SECONDS,
@@ -156,3 +164,54 @@ def test_only_a_serving_process_freezes_its_startup_objects() -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True
     )
     assert result.stdout.split() == ["True", "True", "True", "True"]
+
+
+# ------------------------------------------------------------ consumer failure classification
+
+
+def _caused_by(outer: BaseException, cause: BaseException) -> BaseException:
+    outer.__cause__ = cause
+    return outer
+
+
+class _Sqlstate(Exception):
+    def __init__(self, sqlstate: str) -> None:
+        super().__init__(sqlstate)
+        self.sqlstate = sqlstate
+
+
+@pytest.mark.parametrize(
+    ("error", "infrastructure"),
+    [
+        (ConnectionRefusedError("refused"), True),
+        (ConnectionResetError("reset"), True),
+        (sqlalchemy.exc.TimeoutError("QueuePool limit reached"), True),
+        (sqlalchemy.exc.OperationalError("SELECT 1", {}, Exception("database is locked")), True),
+        (sqlalchemy.exc.InterfaceError("SELECT 1", {}, Exception("connection is closed")), True),
+        (_caused_by(RuntimeError("wrapped"), OSError("unreachable")), True),
+        (_Sqlstate("08006"), True),  # connection failure
+        (_Sqlstate("57P01"), True),  # admin shutdown
+        (_Sqlstate("53300"), True),  # too many connections
+        (_Sqlstate("40001"), True),  # serialization failure: succeeds when tried again
+        (_Sqlstate("23505"), False),  # unique violation: the handler's
+        (_Sqlstate("P0001"), False),  # raise_exception in a trigger: the handler's
+        (sqlalchemy.exc.IntegrityError("INSERT", {}, Exception("duplicate key")), False),
+        (ValueError("bad payload"), False),
+        (_caused_by(HandlerTimedOut("too slow"), TimeoutError()), False),
+    ],
+    ids=lambda value: type(value).__name__ if isinstance(value, BaseException) else str(value),
+)
+def test_only_infrastructure_failures_spare_an_events_attempts(
+    error: BaseException, infrastructure: bool
+) -> None:
+    assert is_infrastructure_error(error) is infrastructure
+
+
+@pytest.mark.parametrize(
+    ("header", "attempt"),
+    [(None, 1), (3, 3), ("4", 4), (b"2", 2), ("abc", 1), ("", 1), (0, 1), (-2, 1), (2.0, 2)],
+)
+def test_a_garbled_attempt_header_counts_as_a_first_attempt(header, attempt: int) -> None:
+    headers = {} if header is None else {ATTEMPT_HEADER: header}
+    message = types.SimpleNamespace(headers=headers, message_id="m")
+    assert attempt_of(message) == attempt  # type: ignore[arg-type]

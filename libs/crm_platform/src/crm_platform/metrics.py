@@ -40,8 +40,49 @@ EVENT_LAG = Histogram(
 OUTBOX_BACKLOG = Gauge(
     "crm_outbox_backlog", "Outbox rows not yet confirmed by the broker", registry=REGISTRY
 )
+OUTBOX_FAILING = Gauge(
+    "crm_outbox_failing",
+    "Unpublished outbox rows with at least one failed attempt (listed at /v1/admin/outbox)",
+    registry=REGISTRY,
+)
+OUTBOX_OLDEST_PENDING_AGE = Gauge(
+    "crm_outbox_oldest_pending_age_seconds",
+    "Age of the oldest unpublished outbox row (database clock); 0 when none",
+    registry=REGISTRY,
+)
+OUTBOX_HANDOFF_LEFT_TO_SWEEP = Counter(
+    "crm_outbox_handoff_left_to_sweep_total",
+    "Committed rows the hand-off left to the sweep (hand-off full, too old, or broker down)",
+    registry=REGISTRY,
+)
+EVENTS_UNROUTED = Gauge(
+    "crm_events_unrouted",
+    "Events in crm.events.unrouted: published with no queue bound to their type",
+    registry=REGISTRY,
+)
 EVENTS_PARKED = Counter(
     "crm_events_parked_total", "Events parked after exhausting retries", ["type"], registry=REGISTRY
+)
+CONSUMER_PAUSED = Gauge(
+    "crm_consumer_paused",
+    "1 while consumption waits for the database or broker to come back (no attempt is spent)",
+    registry=REGISTRY,
+)
+CONSUMER_INFRASTRUCTURE_ERRORS = Counter(
+    "crm_consumer_infrastructure_errors_total",
+    "Batches put back because the database or its pool failed (not counted as attempts)",
+    registry=REGISTRY,
+)
+CONSUMER_CANCELLED = Counter(
+    "crm_consumer_cancelled_total",
+    "Times the broker cancelled the consumer (queue deleted or re-created); it re-subscribes",
+    registry=REGISTRY,
+)
+INBOX_PRUNED = Counter(
+    "crm_inbox_pruned_total", "Inbox rows deleted past their retention", registry=REGISTRY
+)
+OUTBOX_PRUNED = Counter(
+    "crm_outbox_pruned_total", "Published outbox rows deleted past retention", registry=REGISTRY
 )
 BROKER_CONNECTED = Gauge(
     "crm_broker_connected", "1 when the broker connection is open", ["role"], registry=REGISTRY
@@ -54,3 +95,6 @@ def prime_bus_metrics(event_types: list[str]) -> None:
         EVENTS_PUBLISHED.labels(type=event_type)
         EVENTS_CONSUMED.labels(type=event_type, outcome="handled")
     OUTBOX_BACKLOG.set(0)
+    OUTBOX_FAILING.set(0)
+    OUTBOX_OLDEST_PENDING_AGE.set(0)
+    CONSUMER_PAUSED.set(0)

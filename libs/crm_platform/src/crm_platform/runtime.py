@@ -1,4 +1,5 @@
-"""What a running service owns: its engine, its publisher and relay, its consumer."""
+"""What a running service owns: its engines, its publisher and relay, its consumer, and the
+upkeep of its outbox and inbox (gauges, retention)."""
 
 from __future__ import annotations
 
@@ -6,24 +7,37 @@ import asyncio
 import contextlib
 import gc
 import logging
+import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import timedelta
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from crm_platform.db import create_engine, create_sessionmaker
+from crm_platform.db import create_engine, create_sessionmaker, is_sqlite
 from crm_platform.events.broker import EventPublisher
 from crm_platform.events.consumer import EventConsumer, Handler
-from crm_platform.events.relay import OutboxRelay
-from crm_platform.metrics import prime_bus_metrics
+from crm_platform.events.inbox import prune_inbox
+from crm_platform.events.relay import OutboxRelay, outbox_status, prune_published
+from crm_platform.events.topology import ConsumerTopology, declare_topology, unrouted_name
+from crm_platform.metrics import (
+    EVENTS_UNROUTED,
+    INBOX_PRUNED,
+    OUTBOX_BACKLOG,
+    OUTBOX_FAILING,
+    OUTBOX_OLDEST_PENDING_AGE,
+    OUTBOX_PRUNED,
+    prime_bus_metrics,
+)
 from crm_platform.settings import PlatformSettings
 
 log = logging.getLogger(__name__)
 
 STOP_TIMEOUT_SECONDS = 10.0
 RELAY_POOL_SIZE = 2
+PRUNE_EVERY_SECONDS = 600.0
+TOPOLOGY_RETRY_MAX_SECONDS = 30.0
 
 
 # A collection every 700 allocations, each walking the young objects, took about 3% of a
@@ -57,8 +71,11 @@ class ServiceRuntime:
     relay_engine: AsyncEngine = field(init=False)
     relay: OutboxRelay = field(init=False)
     consumer: EventConsumer | None = field(init=False, default=None)
+    consumer_engine: AsyncEngine | None = field(init=False, default=None)
     _tasks: list[asyncio.Task[None]] = field(init=False, default_factory=list)
     _relay_task: asyncio.Task[None] | None = field(init=False, default=None)
+    _topology_error: str | None = field(init=False, default="not declared yet")
+    _topology_declared: asyncio.Event = field(init=False, default_factory=asyncio.Event)
 
     def __post_init__(self) -> None:
         s = self.settings
@@ -76,16 +93,28 @@ class ServiceRuntime:
             self.publisher,
             batch_size=s.outbox_batch_size,
             sweep_seconds=s.outbox_sweep_seconds,
-            retention=timedelta(hours=s.outbox_retention_hours),
             batch_window_seconds=s.outbox_batch_window_ms / 1000,
             handoff_grace_seconds=s.outbox_handoff_grace_seconds,
+            handoff_capacity=s.outbox_handoff_capacity,
+            max_backoff_seconds=s.outbox_max_backoff_seconds,
         )
         if self.handlers:
+            # Its own connections: an event never waits behind requests for one (a request
+            # burst used to hold the pool long enough to time a batch out).
+            self.consumer_engine = (
+                self.engine
+                if is_sqlite(s.database_url)
+                else create_engine(
+                    s.database_url,
+                    pool_size=s.consumer_workers + 1,
+                    session_settings=s.database_session_settings(),
+                )
+            )
             self.consumer = EventConsumer(
                 service=s.service_name,
                 amqp_url=s.amqp_url,
                 exchange_name=s.events_exchange,
-                sessionmaker=self.sessionmaker,
+                sessionmaker=create_sessionmaker(self.consumer_engine),
                 handlers=self.handlers,
                 prefetch=s.consumer_prefetch,
                 batch_size=s.consumer_batch_size,
@@ -94,10 +123,18 @@ class ServiceRuntime:
                 max_attempts=s.consumer_max_attempts,
                 retry_delays_ms=s.consumer_retry_delays_ms,
                 reconnect_seconds=s.broker_reconnect_seconds,
+                handler_timeout_seconds=s.consumer_handler_timeout_seconds,
+                delivery_limit=s.consumer_delivery_limit,
             )
+
+    @property
+    def topology(self) -> ConsumerTopology | None:
+        return topology_of(self.settings, self.handlers)
 
     async def start(self) -> None:
         prime_bus_metrics(self.published_types + list(self.handlers))
+        self._tasks.append(asyncio.create_task(self._declare_topology(), name="topology"))
+        self._tasks.append(asyncio.create_task(self._upkeep(), name="outbox-inbox-upkeep"))
         if self.consumer is not None and self.settings.consumer_enabled:
             self._tasks.append(asyncio.create_task(self.consumer.run(), name="event-consumer"))
         if self.settings.relay_enabled:
@@ -125,6 +162,70 @@ class ServiceRuntime:
         await self.publisher.close()
         await self.engine.dispose()
         await self.relay_engine.dispose()
+        if self.consumer_engine is not None and self.consumer_engine is not self.engine:
+            await self.consumer_engine.dispose()
+
+    async def _declare_topology(self) -> None:
+        """The deploy step's declarations again at start (idempotent), until they succeed:
+        readiness waits for them, so nothing reports ready before its queues exist."""
+        delay = self.settings.broker_reconnect_seconds
+        while True:
+            try:
+                await declare_topology(
+                    self.settings.amqp_url, self.settings.events_exchange, self.topology
+                )
+            except Exception as exc:
+                self._topology_error = f"not declared: {type(exc).__name__}"
+                log.warning("declaring the broker topology failed (%r); again in %.1fs", exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, TOPOLOGY_RETRY_MAX_SECONDS)
+                continue
+            self._topology_error = None
+            self._topology_declared.set()
+            return
+
+    async def wait_topology(self) -> None:
+        await self._topology_declared.wait()
+
+    async def _upkeep(self) -> None:
+        """Gauges every sweep interval, retention every ten minutes; each on its own, so a
+        failing broker or sweep never stops the others."""
+        last_prune = -PRUNE_EVERY_SECONDS
+        while True:
+            await self._refresh_gauges()
+            if time.monotonic() - last_prune >= PRUNE_EVERY_SECONDS:
+                last_prune = time.monotonic()
+                await self._prune()
+            await asyncio.sleep(self.settings.outbox_sweep_seconds)
+
+    async def _refresh_gauges(self) -> None:
+        try:
+            status = await outbox_status(self.relay_engine)
+            OUTBOX_BACKLOG.set(status.pending)
+            OUTBOX_FAILING.set(status.failing)
+            OUTBOX_OLDEST_PENDING_AGE.set(status.oldest_pending_age_seconds)
+        except Exception:
+            log.warning("reading the outbox status failed", exc_info=True)
+        depth = await self.publisher.queue_depth(unrouted_name(self.settings.events_exchange))
+        if depth is not None:
+            EVENTS_UNROUTED.set(depth)
+
+    async def _prune(self) -> None:
+        s = self.settings
+        try:
+            OUTBOX_PRUNED.inc(
+                await prune_published(self.relay_engine, s.outbox_retention_hours * 3600)
+            )
+        except Exception:
+            log.warning("pruning the outbox failed", exc_info=True)
+        if self.consumer_engine is None:
+            return
+        try:
+            INBOX_PRUNED.inc(
+                await prune_inbox(self.consumer_engine, s.inbox_retention_hours * 3600)
+            )
+        except Exception:
+            log.warning("pruning the inbox failed", exc_info=True)
 
     async def readiness(self) -> dict[str, str]:
         """Each dependency's state: ``ok`` or the reason it is not."""
@@ -140,9 +241,23 @@ class ServiceRuntime:
             checks["broker"] = "ok"
         except Exception as exc:
             checks["broker"] = f"unreachable: {type(exc).__name__}"
+        checks["topology"] = self._topology_error or "ok"
         if self.consumer is not None and self.settings.consumer_enabled:
-            checks["consumer"] = "ok" if self.consumer.is_connected else "not consuming"
+            checks["consumer"] = self.consumer.state
         if self.settings.relay_enabled:
             running = self._relay_task is not None and not self._relay_task.done()
             checks["relay"] = "ok" if running else "stopped"
         return checks
+
+
+def topology_of(settings: PlatformSettings, consumed: Iterable[str]) -> ConsumerTopology | None:
+    """A service's queues (None when it consumes nothing), as settings and handlers say."""
+    routing_keys = list(consumed)
+    if not routing_keys:
+        return None
+    return ConsumerTopology.of(
+        settings.service_name,
+        routing_keys,
+        settings.consumer_retry_delays_ms,
+        settings.consumer_delivery_limit,
+    )

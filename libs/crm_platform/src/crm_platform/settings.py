@@ -49,9 +49,18 @@ class PlatformSettings(BaseSettings):
     # How long the relay, handed a commit's rows, waits for the commits of the same moment
     # (docs/architecture.md: 15 ms gave a lower p99 lag than 5 or 25 at 200 events/s).
     outbox_batch_window_ms: float = Field(default=15.0, ge=0, le=1000)
-    # The sweep leaves younger rows to the relay they were handed to (a replica's, maybe).
-    outbox_handoff_grace_seconds: float = Field(default=5.0, ge=0)
+    # The sweep leaves younger rows (database clock) to the relay they were handed to (a
+    # replica's, maybe); the hand-off publishes a row only within 40% of it, and waits at
+    # most as long again for the confirm, so it is done with the row before a sweep may be.
+    outbox_handoff_grace_seconds: float = Field(default=10.0, ge=1)
+    # Rows waiting for the hand-off at most; past it they are left to the sweep.
+    outbox_handoff_capacity: int = Field(default=10_000, ge=1)
+    # A row the broker refused waits 2^attempts s before the next try, at most this long.
+    outbox_max_backoff_seconds: float = Field(default=300.0, ge=1)
     outbox_retention_hours: float = Field(default=168.0, gt=0)
+    # Longer than any event may wait in a queue before it is handled (a consumer down for a
+    # long time): a redelivery after its inbox row was pruned would apply again.
+    inbox_retention_hours: float = Field(default=720.0, gt=0)
     # Unacked deliveries the broker sends ahead; the workers take them in batches.
     consumer_prefetch: int = Field(default=64, ge=1)
     consumer_batch_size: int = Field(default=32, ge=1)
@@ -62,7 +71,12 @@ class PlatformSettings(BaseSettings):
     # per event than two workers, lower lag). More suit handlers that wait on other systems.
     consumer_workers: int = Field(default=1, ge=1)
     consumer_max_attempts: int = Field(default=5, ge=1)
-    consumer_retry_delays_ms: list[int] = Field(default=[1000, 5000, 30000, 120000])
+    consumer_retry_delays_ms: list[int] = Field(default=[1000, 5000, 30000, 120000], min_length=1)
+    # A handler (or a batch of them) running longer has failed: retried, then parked.
+    consumer_handler_timeout_seconds: float = Field(default=30.0, gt=0)
+    # Deliveries of one message without a settle (crash loops, requeues) before the broker
+    # dead-letters it to parking; RabbitMQ 4.0 would otherwise drop it after 20.
+    consumer_delivery_limit: int = Field(default=20, ge=1)
     broker_reconnect_seconds: float = Field(default=1.0, gt=0)
     relay_enabled: bool = True
     consumer_enabled: bool = True

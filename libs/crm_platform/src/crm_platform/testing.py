@@ -26,7 +26,8 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from crm_platform.events import CloudEvent
-from crm_platform.events.broker import QueueNames, build_message, declare_exchange
+from crm_platform.events.broker import build_message, declare_exchange
+from crm_platform.events.topology import QueueNames, unrouted_name
 from crm_platform.identity import SYSTEM_ROLE, mint_internal_token
 from crm_platform.settings import DEV_INTERNAL_TOKEN_SECRET
 
@@ -152,19 +153,23 @@ class ServiceProcess:
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-        await self.wait_healthy()
+        await self.wait_ready()
 
-    async def wait_healthy(self, timeout: float = 30.0) -> None:
-        async def healthy() -> bool:
+    async def wait_ready(self, timeout: float = 30.0) -> None:
+        """Until ``/readyz`` answers 200: database and broker reachable, topology declared,
+        relay running and (for a consuming service) its consumer subscribed. ``/healthz``
+        alone answers before the consumer is, and an event sent then would wait."""
+
+        async def ready() -> bool:
             if self.process is not None and self.process.poll() is not None:
                 raise RuntimeError(f"{self.name} exited with {self.process.returncode}")
             try:
-                async with httpx.AsyncClient(timeout=1) as client:
-                    return (await client.get(self.url + "/healthz")).status_code == 200
+                async with httpx.AsyncClient(timeout=3) as client:
+                    return (await client.get(self.url + "/readyz")).status_code == 200
             except httpx.HTTPError:
                 return False
 
-        await wait_until(healthy, timeout=timeout, message=f"{self.name} to answer /healthz")
+        await wait_until(ready, timeout=timeout, message=f"{self.name} to answer /readyz")
 
     def kill(self) -> None:
         """SIGKILL: no shutdown hooks, no flush — a crash."""
@@ -208,6 +213,7 @@ async def running_app(app: Any, base_url: str) -> AsyncIterator[httpx.AsyncClien
     later test. Give each test's settings an ``events_exchange`` of its own."""
     settings = app.state.settings
     async with app.router.lifespan_context(app):
+        await asyncio.wait_for(app.state.runtime.wait_topology(), 10)
         consumer = app.state.runtime.consumer
         if consumer is not None:
             await asyncio.wait_for(consumer.wait_ready(), 10)
@@ -224,9 +230,11 @@ async def _delete_service_queues(settings: Any) -> None:
     connection = await aio_pika.connect(settings.amqp_url)
     async with connection:
         channel = await connection.channel()
-        for queue in (names.main, names.parked, *retry_queues):
+        unrouted = unrouted_name(settings.events_exchange)
+        for queue in (names.main, names.parked, *retry_queues, unrouted):
             await channel.queue_delete(queue)
         await channel.exchange_delete(settings.events_exchange)
+        await channel.exchange_delete(unrouted)
 
 
 Publish = Callable[..., Awaitable[None]]
@@ -321,6 +329,7 @@ async def check_open_edge(client: httpx.AsyncClient, service: str) -> None:
     assert ready.json()["checks"] == {
         "database": "ok",
         "broker": "ok",
+        "topology": "ok",
         "consumer": "ok",
         "relay": "ok",
     }
@@ -332,3 +341,81 @@ async def check_open_edge(client: httpx.AsyncClient, service: str) -> None:
         'http_requests_total{method="GET",route="/v1/admin/parked-events",'
         f'service="{service}",status="401"}}'
     ) in metrics.text
+
+
+# --------------------------------------------------------------------------- faults
+
+
+class TcpProxy:
+    """A TCP proxy on a free local port in front of ``target`` (``host:port``), for cutting a
+    dependency off without disturbing anything else on the machine.
+
+    ``cut()`` closes every open connection and refuses new ones until ``restore()``;
+    ``silence()`` accepts connections but never answers (a broker or database that hangs).
+    """
+
+    def __init__(self, target: str) -> None:
+        host, _, port = target.rpartition(":")
+        self.target_host, self.target_port = host, int(port)
+        self.port = free_port()
+        self.mode = "open"
+        self._server: asyncio.AbstractServer | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    async def start(self) -> TcpProxy:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", self.port)
+        return self
+
+    async def close(self) -> None:
+        self.cut()
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+
+    def cut(self) -> None:
+        self.mode = "cut"
+        for writer in list(self._writers):
+            writer.transport.abort()
+        self._writers.clear()
+
+    def silence(self) -> None:
+        self.cut()
+        self.mode = "silent"
+
+    def restore(self) -> None:
+        self.mode = "open"
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self.mode == "cut":
+            writer.transport.abort()
+            return
+        self._writers.add(writer)
+        if self.mode == "silent":
+            return  # held open, never answered, until cut() or close()
+        try:
+            up_reader, up_writer = await asyncio.open_connection(self.target_host, self.target_port)
+        except OSError:
+            writer.transport.abort()
+            return
+        self._writers.add(up_writer)
+        await asyncio.gather(
+            self._pipe(reader, up_writer), self._pipe(up_reader, writer), return_exceptions=True
+        )
+
+    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        finally:
+            writer.transport.abort()
+            self._writers.discard(writer)
+
+
+def through_proxy(url: str, proxy: TcpProxy) -> str:
+    """``url`` (a database or AMQP URL on 127.0.0.1) pointed at ``proxy`` instead."""
+    return url.replace(f"{proxy.target_host}:{proxy.target_port}", proxy.address, 1)

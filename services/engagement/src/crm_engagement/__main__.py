@@ -1,5 +1,6 @@
 from pathlib import Path
 
+from crm_engagement.events.handlers import HANDLERS
 from crm_engagement.settings import Settings
 from crm_platform.cli import run_cli
 
@@ -11,6 +12,7 @@ def main() -> None:
         settings_factory=Settings,
         app_factory="crm_engagement.main:create_app",
         migrations_dir=MIGRATIONS_DIR,
+        consumed_types=lambda _settings: HANDLERS,
         default_port=8002,
     )
 

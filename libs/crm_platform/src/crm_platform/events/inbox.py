@@ -6,16 +6,19 @@ import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import Column, DateTime
+from sqlalchemy import Column, DateTime, Index, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import Field, SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from crm_platform.db_clock import utc_now_plus
 from crm_platform.events.envelope import CloudEvent
 
 
 class InboxMessage(SQLModel, table=True):
     __tablename__ = "inbox_message"
+    __table_args__ = (Index("ix_inbox_message_received_at", "received_at"),)
 
     id: uuid.UUID = Field(primary_key=True)
     type: str = Field(max_length=200)
@@ -55,3 +58,28 @@ async def record_in_inbox(session: AsyncSession, events: Sequence[CloudEvent]) -
     connection = await session.connection()
     result = await connection.execute(_RECORD[dialect], list(rows.values()))
     return set(result.scalars())
+
+
+PRUNE_CHUNK = 5000
+
+
+async def prune_inbox(engine: AsyncEngine, retention_seconds: float) -> int:
+    """Delete inbox rows received longer ago than the retention, a chunk per transaction.
+
+    The retention must outlast any redelivery of an event already applied (a message can wait
+    in a queue while its consumer is down): past it, a copy would be applied again. Replica
+    upserts still refuse to go back to an older version. Returns how many were deleted.
+    """
+    table = InboxMessage.__table__  # type: ignore[attr-defined]
+    chunk = (
+        select(table.c.id)
+        .where(table.c.received_at < utc_now_plus(-retention_seconds))
+        .limit(PRUNE_CHUNK)
+    )
+    deleted = 0
+    while True:
+        async with engine.begin() as connection:
+            result = await connection.execute(delete(table).where(table.c.id.in_(chunk)))
+        deleted += result.rowcount or 0
+        if (result.rowcount or 0) < PRUNE_CHUNK:
+            return deleted

@@ -2,28 +2,30 @@
 
 The relay (``relay.py``) publishes committed rows; a rolled-back transaction leaves no row,
 so its event can never be published.
+
+Times in this table come from the database's clock (``crm_platform.db_clock``): ``created_at``
+is stamped by the commit's own statement, and every relay of the database compares it, and
+``claimed_until``, with the same server's clock.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import URL, Column, DateTime, Index, Text, event, insert, text
+from sqlalchemy import URL, Column, DateTime, Index, Text, bindparam, event, insert, text
 from sqlalchemy.orm import Session
 from sqlmodel import Field, SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from crm_platform.db_clock import utc_now
 from crm_platform.events.envelope import CloudEvent
 from crm_platform.logging import correlation_id_var
 from crm_platform.staged_writes import stage_row, take_written_rows
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class OutboxMessage(SQLModel, table=True):
@@ -46,23 +48,28 @@ class OutboxMessage(SQLModel, table=True):
     )
     attempts: int = 0
     last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # A sweep that takes a row claims it until then (its publish's deadline), and a row the
+    # broker refused waits until then (its back-off); no relay takes it before.
+    claimed_until: datetime | None = Field(
+        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+    )
 
 
-_INSERT = insert(OutboxMessage.__table__)  # type: ignore[attr-defined]
+# created_at from the database's clock, at the commit's own statement (staged rows are
+# written at commit): the hand-off grace is measured from the commit, on one clock.
+_INSERT = insert(OutboxMessage.__table__).values(  # type: ignore[attr-defined]
+    id=bindparam("id"),
+    routing_key=bindparam("routing_key"),
+    body=bindparam("body"),
+    created_at=utc_now(),
+    attempts=0,
+)
 
 
-def _outbox_row(event_: CloudEvent, correlation_id: str | None, now: datetime) -> dict[str, object]:
+def _outbox_row(event_: CloudEvent, correlation_id: str | None) -> dict[str, object]:
     if event_.correlationid is None:
         event_.correlationid = correlation_id
-    return {
-        "id": event_.id,
-        "routing_key": event_.routing_key,
-        "body": event_.model_dump_json(),
-        "created_at": now,
-        "published_at": None,
-        "attempts": 0,
-        "last_error": None,
-    }
+    return {"id": event_.id, "routing_key": event_.routing_key, "body": event_.model_dump_json()}
 
 
 def add_event(session: AsyncSession, event_: CloudEvent) -> CloudEvent:
@@ -73,15 +80,15 @@ def add_event(session: AsyncSession, event_: CloudEvent) -> CloudEvent:
     per event cost more than the rest of a small use case. A savepoint that rolls back
     drops the events staged in it.
     """
-    stage_row(session, _INSERT, _outbox_row(event_, correlation_id_var.get(), utcnow()))
+    stage_row(session, _INSERT, _outbox_row(event_, correlation_id_var.get()))
     return event_
 
 
 def add_events(session: AsyncSession, events: Sequence[CloudEvent]) -> None:
     """``add_event`` for many at once (bulk imports): written together at commit."""
-    correlation_id, now = correlation_id_var.get(), utcnow()
+    correlation_id = correlation_id_var.get()
     for event_ in events:
-        stage_row(session, _INSERT, _outbox_row(event_, correlation_id, now))
+        stage_row(session, _INSERT, _outbox_row(event_, correlation_id))
 
 
 class OutboxRelayEndpoint(Protocol):
@@ -90,7 +97,7 @@ class OutboxRelayEndpoint(Protocol):
     @property
     def database(self) -> URL: ...
 
-    def take(self, rows: list[Mapping[str, Any]]) -> None: ...
+    def take(self, rows: list[Mapping[str, Any]], committed_at: float) -> None: ...
 
 
 class OutboxHandOff:
@@ -111,6 +118,7 @@ class OutboxHandOff:
         self._relays = [(loop, r) for loop, r in self._relays if r is not relay]
 
     def hand_off(self, database: URL, rows: list[Mapping[str, Any]]) -> None:
+        committed_at = time.monotonic()
         for loop, relay in list(self._relays):
             if loop.is_closed() or relay.database != database:
                 continue
@@ -119,9 +127,9 @@ class OutboxHandOff:
             except RuntimeError:
                 running = None
             if running is loop:
-                relay.take(rows)
+                relay.take(rows, committed_at)
             else:
-                loop.call_soon_threadsafe(relay.take, rows)
+                loop.call_soon_threadsafe(relay.take, rows, committed_at)
             return
 
 

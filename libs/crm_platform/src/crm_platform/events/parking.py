@@ -1,21 +1,37 @@
 """Listing and replaying parked messages.
 
+A message is parked by the consumer after its last attempt (headers ``x-crm-error``,
+``x-crm-attempt``, ``x-crm-parked-at``) or by the broker when the main queue's delivery limit
+dead-letters it (header ``x-death``, reason ``delivery_limit``: redelivered too often, by
+crashes or requeues, without ever being settled).
+
 Listing takes messages without acking and closes the channel, which puts them back; replay
-republishes chosen messages to the service's main queue with a fresh attempt count (confirmed)
-before acking them out of the parking queue.
+republishes chosen messages to the service's main queue with a fresh attempt count, and acks
+one out of the parking queue only when the broker confirmed the copy and did not return it
+(a missing main queue returns it): a failed replay leaves the message parked.
 """
 
 from __future__ import annotations
 
+import json
+import logging
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import aio_pika
 from aio_pika.abc import AbstractIncomingMessage
 
-from crm_platform.events.broker import CONNECT_TIMEOUT_SECONDS, QueueNames, build_message
-from crm_platform.events.consumer import ATTEMPT_HEADER, ERROR_HEADER, PARKED_AT_HEADER
+from crm_platform.events.broker import CONNECT_TIMEOUT_SECONDS, build_message
+from crm_platform.events.consumer import (
+    ATTEMPT_HEADER,
+    ERROR_HEADER,
+    PARKED_AT_HEADER,
+    attempt_of,
+)
+from crm_platform.events.topology import QueueNames
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -28,10 +44,19 @@ class ParkedMessage:
     body: dict[str, Any] | str
 
 
-def _describe(message: AbstractIncomingMessage) -> ParkedMessage:
-    import json
+def _dead_lettered_because(headers: dict[str, Any]) -> str | None:
+    """The broker's reason when it dead-lettered the message itself (delivery limit)."""
+    deaths = headers.get("x-death")
+    if not isinstance(deaths, list) or not deaths or not isinstance(deaths[0], dict):
+        return None
+    death = deaths[0]
+    reason = death.get("reason")
+    reason = reason.decode() if isinstance(reason, bytes) else reason
+    return f"dead-lettered by the broker: {reason} (from {death.get('queue')})"
 
-    headers = message.headers or {}
+
+def _describe(message: AbstractIncomingMessage) -> ParkedMessage:
+    headers = dict(message.headers or {})
     try:
         body: dict[str, Any] | str = json.loads(message.body)
     except ValueError:
@@ -40,8 +65,12 @@ def _describe(message: AbstractIncomingMessage) -> ParkedMessage:
     return ParkedMessage(
         message_id=message.message_id or "",
         event_type=event_type,
-        attempts=int(headers.get(ATTEMPT_HEADER, 0) or 0),
-        error=str(headers.get(ERROR_HEADER)) if headers.get(ERROR_HEADER) else None,
+        attempts=attempt_of(message) if ATTEMPT_HEADER in headers else 0,
+        error=(
+            str(headers[ERROR_HEADER])
+            if headers.get(ERROR_HEADER)
+            else _dead_lettered_because(headers)
+        ),
         parked_at=str(headers.get(PARKED_AT_HEADER)) if headers.get(PARKED_AT_HEADER) else None,
         body=body,
     )
@@ -69,33 +98,44 @@ async def list_parked(amqp_url: str, service: str, *, limit: int = 100) -> list[
         # Closing the channel returns every unacked message to the parking queue.
 
 
+@dataclass
+class ReplayOutcome:
+    replayed: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)  # message id → why it stays parked
+
+
 async def replay_parked(
     amqp_url: str, service: str, *, message_ids: set[str] | None = None, limit: int = 1000
-) -> list[str]:
+) -> ReplayOutcome:
     """Send parked messages (all, or those with the given ids) back for handling."""
     names = QueueNames(service)
-    replayed: list[str] = []
+    outcome = ReplayOutcome()
     connection = await aio_pika.connect(amqp_url, timeout=CONNECT_TIMEOUT_SECONDS)
     async with connection:
-        channel = await connection.channel(publisher_confirms=True)
+        channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
         for message in await _take_all(channel, names.parked, limit):
             if message_ids is not None and message.message_id not in message_ids:
                 continue
+            message_id = message.message_id or str(uuid.uuid4())
             headers = {
                 k: v
                 for k, v in (message.headers or {}).items()
-                if k not in (ATTEMPT_HEADER, PARKED_AT_HEADER)
+                if k not in (ATTEMPT_HEADER, PARKED_AT_HEADER, "x-death")
+                and not k.startswith("x-first-death")
+                and not k.startswith("x-last-death")
             }
             headers["x-crm-replayed"] = True
-            await channel.default_exchange.publish(
-                build_message(
-                    message.body,
-                    message_id=message.message_id or str(uuid.uuid4()),
-                    headers=headers,
-                ),
-                routing_key=names.main,
-                timeout=10,
-            )
+            try:
+                await channel.default_exchange.publish(
+                    build_message(message.body, message_id=message_id, headers=headers),
+                    routing_key=names.main,
+                    mandatory=True,
+                    timeout=10,
+                )
+            except Exception as exc:
+                log.warning("replay of %s failed (%r); it stays parked", message_id, exc)
+                outcome.failed[message_id] = f"{type(exc).__name__}: {exc}"
+                continue  # unacked: back in the parking queue when the channel closes
             await message.ack()
-            replayed.append(message.message_id or "")
-    return replayed
+            outcome.replayed.append(message_id)
+    return outcome

@@ -1,8 +1,11 @@
-"""Routes every service exposes: health, readiness, metrics, parked-event administration."""
+"""Routes every service exposes: health, readiness, metrics, and the administration of what
+failed on the event path (parked events, outbox rows the broker has not confirmed)."""
 
 from __future__ import annotations
 
-from typing import Any
+import uuid
+from datetime import datetime
+from typing import Any, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, Response
@@ -10,6 +13,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 
 from crm_platform.events.parking import list_parked, replay_parked
+from crm_platform.events.relay import list_pending, retry_now
 from crm_platform.http.dependencies import RuntimeDep
 from crm_platform.http.problems import problem_response
 from crm_platform.http.security import require_roles
@@ -53,6 +57,24 @@ class ReplayRequest(BaseModel):
 
 class ReplayResult(BaseModel):
     replayed: list[str]
+    failed: dict[str, str] = {}  # message id → why it stays parked
+
+
+class PendingOutboxRowOut(BaseModel):
+    id: uuid.UUID
+    type: str
+    created_at: datetime
+    attempts: int
+    last_error: str | None
+    next_attempt_after: datetime | None
+
+
+class OutboxRetryRequest(BaseModel):
+    ids: list[uuid.UUID] | None = None  # None: every failing row
+
+
+class OutboxRetryResult(BaseModel):
+    rescheduled: int
 
 
 admin_router = APIRouter(
@@ -73,7 +95,26 @@ async def get_parked_events(
 @admin_router.post("/parked-events/replay", response_model=ReplayResult)
 async def post_replay(runtime: RuntimeDep, request: ReplayRequest) -> ReplayResult:
     ids = set(request.message_ids) if request.message_ids is not None else None
-    replayed = await replay_parked(
+    outcome = await replay_parked(
         runtime.settings.amqp_url, runtime.settings.service_name, message_ids=ids
     )
-    return ReplayResult(replayed=replayed)
+    return ReplayResult(replayed=outcome.replayed, failed=outcome.failed)
+
+
+@admin_router.get("/outbox", response_model=list[PendingOutboxRowOut])
+async def get_outbox(
+    runtime: RuntimeDep,
+    state: Literal["failing", "pending"] = Query(
+        default="failing", description="failing: rows with a failed attempt; pending: all"
+    ),
+    limit: int = Query(default=100, ge=1, le=1000),
+) -> list[PendingOutboxRowOut]:
+    """Events committed but not yet confirmed by the broker, oldest first."""
+    rows = await list_pending(runtime.relay_engine, failing_only=state == "failing", limit=limit)
+    return [PendingOutboxRowOut(**vars(row)) for row in rows]
+
+
+@admin_router.post("/outbox/retry", response_model=OutboxRetryResult)
+async def post_outbox_retry(runtime: RuntimeDep, request: OutboxRetryRequest) -> OutboxRetryResult:
+    """End the back-off of failing rows (all, or ``ids``): the next sweep publishes them."""
+    return OutboxRetryResult(rescheduled=await retry_now(runtime.relay_engine, request.ids))
