@@ -3,9 +3,10 @@
 import asyncio
 import uuid
 
+import asyncpg
 import httpx
 
-from crm_platform.testing import fetch, wait_until
+from crm_platform.testing import events_consumed, fetch, wait_until
 
 NEW = {
     "kind": "enterprise",
@@ -99,24 +100,103 @@ async def test_bad_input_through_the_gateway_is_a_problem_not_a_500(system) -> N
         assert huge.status_code == 413
 
 
-async def test_committed_event_survives_a_sigkill_before_publishing(system) -> None:
+async def _outbox_rows(system, customer_id: str) -> list:
+    return await fetch(
+        system.database_urls["customers"],
+        "SELECT id, published_at FROM outbox_message WHERE body LIKE $1",
+        f"%{customer_id}%",
+    )
+
+
+async def test_a_sigkill_with_committed_rows_still_in_the_relays_hands_loses_nothing(
+    system,
+) -> None:
+    """The relay holds a commit's rows in memory for its batch window (1 s here) before it
+    publishes them; a SIGKILL then loses the memory, not the event."""
     customers = system["customers"]
     customers.stop()
-    await customers.start(extra_env={"CRM_RELAY_ENABLED": "false"})  # commit, never publish
+    await customers.start(extra_env={"CRM_OUTBOX_BATCH_WINDOW_MS": "1000"})
     async with httpx.AsyncClient(base_url=system.gateway, timeout=10) as client:
         customer = (await client.post("/api/v1/customers", json=NEW)).json()
-    pending = await fetch(
-        system.database_urls["customers"],
-        "SELECT published_at FROM outbox_message WHERE body LIKE $1",
-        f"%{customer['id']}%",
-    )
-    assert [row["published_at"] for row in pending] == [None]
-    customers.kill()  # SIGKILL between commit and publish
-    await asyncio.sleep(1)
+    customers.kill()  # within the window: handed to the relay, not yet published
+    [row] = await _outbox_rows(system, customer["id"])
+    assert row["published_at"] is None
+    await asyncio.sleep(0.5)
     assert await _replicated(system, "engagement", customer["id"]) == []
 
-    await customers.start()  # the relay of the restarted process sends it
+    await customers.start(extra_env={"CRM_OUTBOX_HANDOFF_GRACE_SECONDS": "1"})
     await wait_until(lambda: _replicated(system, "engagement", customer["id"]), message="replica")
+    [row] = await _outbox_rows(system, customer["id"])
+    assert row["published_at"] is not None
+    customers.stop()
+    await customers.start()
+
+
+async def test_a_sigkill_between_publish_and_marking_is_applied_once(system) -> None:
+    """The broker has the event, the row is not yet marked (the test holds its row lock), and
+    the relay's process dies: the restarted relay publishes it again, and the consumer's
+    inbox turns the second delivery into a no-op."""
+    customers, engagement = system["customers"], system["engagement"]
+    customers.stop()
+    await customers.start(extra_env={"CRM_OUTBOX_BATCH_WINDOW_MS": "1000"})
+    consumed = httpx.AsyncClient(base_url=engagement.url, timeout=5)
+    handled_before = await events_consumed(consumed, "customer.created", "handled")
+    duplicates_before = await events_consumed(consumed, "customer.created", "duplicate")
+    async with httpx.AsyncClient(base_url=system.gateway, timeout=10) as client:
+        customer = (await client.post("/api/v1/customers", json=NEW)).json()
+    dsn = system.database_urls["customers"].replace("postgresql+asyncpg://", "postgresql://")
+    holder = await asyncpg.connect(dsn)
+    try:
+        async with holder.transaction():
+            [row] = await holder.fetch(
+                "SELECT id, published_at FROM outbox_message WHERE body LIKE $1 FOR UPDATE",
+                f"%{customer['id']}%",
+            )
+            assert row["published_at"] is None  # locked before the relay's window ended
+            await wait_until(
+                lambda: _replicated(system, "engagement", customer["id"]),
+                message="the event published and applied while its row stays unmarked",
+            )
+            await asyncio.sleep(0.3)  # the relay's mark is now waiting for our lock
+            customers.kill()
+            # Its connections die with it (PostgreSQL would only notice a vanished client
+            # waiting on a lock when it next writes to it).
+            await holder.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        [row] = await _outbox_rows(system, customer["id"])
+        assert row["published_at"] is None
+    finally:
+        await holder.close()
+
+    await customers.start(extra_env={"CRM_OUTBOX_HANDOFF_GRACE_SECONDS": "1"})
+
+    async def published_again() -> bool:
+        [row] = await _outbox_rows(system, customer["id"])
+        duplicates = await events_consumed(consumed, "customer.created", "duplicate")
+        return row["published_at"] is not None and duplicates > duplicates_before
+
+    await wait_until(published_again, message="the second publication and its no-op")
+    handled = await events_consumed(consumed, "customer.created", "handled")
+    assert handled - handled_before == 1
+    assert await _in_inbox(system, "engagement", "crm.customer.created") >= 1
+    [replica] = await _replicated(system, "engagement", customer["id"])
+    assert replica["code"] == customer["code"]
+    await consumed.aclose()
+    customers.stop()
+    await customers.start()
+
+
+async def test_admins_see_each_services_event_backlog_through_the_gateway(system) -> None:
+    async with httpx.AsyncClient(base_url=system.gateway, timeout=10) as client:
+        for service in ("customers", "engagement", "service-desk", "notifier"):
+            pending = await client.get(f"/api/v1/admin/{service}/outbox?state=pending")
+            assert pending.status_code == 200, (service, pending.text)
+            assert isinstance(pending.json(), list)
+            parked = await client.get(f"/api/v1/admin/{service}/parked-events")
+            assert parked.status_code == 200, (service, parked.text)
+            assert parked.json() == []
 
 
 async def test_gateway_answers_503_problem_when_customers_is_down(system) -> None:

@@ -26,6 +26,7 @@ from crm_platform.events.inbox import InboxMessage
 from crm_platform.events.outbox import OutboxMessage
 from crm_platform.events.relay import OutboxRelay
 from crm_platform.events.topology import declare_topology, unrouted_name
+from crm_platform.testing import queue_depth
 
 effect_metadata = MetaData()
 effect_table = Table(
@@ -134,11 +135,7 @@ class Bus:
             yield seen
 
     async def unrouted_count(self) -> int:
-        connection = await aio_pika.connect(self.amqp_url)
-        async with connection:
-            channel = await connection.channel()
-            queue = await channel.declare_queue(unrouted_name(self.exchange), passive=True)
-            return int(queue.declaration_result.message_count or 0)
+        return await queue_depth(self.amqp_url, unrouted_name(self.exchange))
 
     async def close(self) -> None:
         for consumer in self.consumers:

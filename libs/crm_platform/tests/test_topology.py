@@ -15,21 +15,13 @@ from crm_platform.events.topology import (
     declare_topology,
     unrouted_name,
 )
-from crm_platform.testing import wait_until
+from crm_platform.testing import queue_depth, wait_until
 
 from .conftest import record_effect
 
 
 def _service() -> str:
     return f"probe-{uuid.uuid4().hex[:8]}"
-
-
-async def _queue_depth(amqp_url: str, name: str) -> int:
-    connection = await aio_pika.connect(amqp_url)
-    async with connection:
-        channel = await connection.channel()
-        queue = await channel.declare_queue(name, passive=True)
-        return int(queue.declaration_result.message_count or 0)
 
 
 async def test_an_event_published_before_its_consumer_first_starts_reaches_it(bus) -> None:
@@ -79,7 +71,7 @@ async def test_an_exchange_declared_before_its_alternate_exchange_is_upgraded(am
     publisher = EventPublisher(amqp_url, exchange)
     try:
         await publisher.publish("nobody.listens", b"{}", message_id="1")  # confirmed, kept
-        assert await _queue_depth(amqp_url, unrouted_name(exchange)) == 1
+        assert await queue_depth(amqp_url, unrouted_name(exchange)) == 1
     finally:
         await publisher.close()
         async with await aio_pika.connect(amqp_url) as cleanup:

@@ -4,7 +4,7 @@ Pure functions, no network."""
 import pytest
 
 from crm_gateway.api.proxy import _base_url
-from crm_gateway.domain.routes import UPSTREAMS
+from crm_gateway.domain.routes import ADMIN_UPSTREAMS, BUSINESS_UPSTREAMS, UPSTREAMS
 from crm_gateway.settings import GatewaySettings
 
 CUSTOMERS = next(upstream for upstream in UPSTREAMS if upstream.name == "customers")
@@ -33,10 +33,30 @@ def test_paths_outside_the_prefix_map_nowhere(public: str) -> None:
     assert CUSTOMERS.service_path(public) is None
 
 
-@pytest.mark.parametrize("upstream", UPSTREAMS, ids=lambda upstream: upstream.name)
+@pytest.mark.parametrize("upstream", BUSINESS_UPSTREAMS, ids=lambda upstream: upstream.name)
 def test_every_public_prefix_is_the_service_prefix_under_api(upstream) -> None:
     """``/api/v1/<area>...`` → ``<service>/v1/<area>...``, as clients are told."""
     assert upstream.public_prefix == "/api" + upstream.service_prefix
+
+
+@pytest.mark.parametrize(
+    ("public", "service", "internal"),
+    [
+        ("/api/v1/admin/customers/outbox", "customers", "/v1/admin/outbox"),
+        ("/api/v1/admin/engagement/parked-events", "engagement", "/v1/admin/parked-events"),
+        ("/api/v1/admin/service-desk/outbox/retry", "service-desk", "/v1/admin/outbox/retry"),
+        (
+            "/api/v1/admin/notifier/parked-events/replay",
+            "notifier",
+            "/v1/admin/parked-events/replay",
+        ),
+    ],
+)
+def test_each_services_event_administration_is_under_admin(
+    public: str, service: str, internal: str
+) -> None:
+    [upstream] = [u for u in ADMIN_UPSTREAMS if u.service_path(public) is not None]
+    assert (upstream.name, upstream.service_path(public)) == (service, internal)
 
 
 @pytest.mark.parametrize("upstream", UPSTREAMS, ids=lambda upstream: upstream.name)

@@ -243,7 +243,8 @@ Publish = Callable[..., Awaitable[None]]
 @contextlib.asynccontextmanager
 async def event_publisher(amqp_url: str, exchange_name: str) -> AsyncIterator[Publish]:
     """``await publish(event)``: sent as a relay sends it, confirmed and mandatory (an event no
-    queue is bound to raises). ``body=`` sends other bytes under the event's id."""
+    queue is bound to lands in the exchange's alternate queue, ``crm.events….unrouted``, as
+    the topology declares it). ``body=`` sends other bytes under the event's id."""
     connection = await aio_pika.connect(amqp_url)
     async with connection:
         channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
@@ -254,6 +255,15 @@ async def event_publisher(amqp_url: str, exchange_name: str) -> AsyncIterator[Pu
             await exchange.publish(message, routing_key=event.routing_key)
 
         yield publish
+
+
+async def queue_depth(amqp_url: str, queue: str) -> int:
+    """Messages ready in ``queue``."""
+    connection = await aio_pika.connect(amqp_url)
+    async with connection:
+        channel = await connection.channel()
+        declared = await channel.declare_queue(queue, passive=True)
+        return int(declared.declaration_result.message_count or 0)
 
 
 def bearer(

@@ -196,7 +196,7 @@ def _register(upstream: Upstream) -> None:
     async def handler(request: Request) -> Response:
         return await forward(request, upstream)
 
-    area = upstream.public_prefix.rsplit("/", 1)[1].replace("-", "_")
+    area = upstream.public_prefix.removeprefix("/api/v1/").replace("/", "_").replace("-", "_")
     handler.__name__ = f"forward_{area}_to_{upstream.name.replace('-', '_')}"
     for path in (upstream.public_prefix, upstream.public_prefix + "/{rest:path}"):
         router.add_api_route(path, handler, methods=METHODS, include_in_schema=False)

@@ -18,4 +18,14 @@ class Upstream:
         return self.service_prefix + rest
 
 
-UPSTREAMS: tuple[Upstream, ...] = (Upstream("customers", "/api/v1/customers", "/v1/customers"),)
+BUSINESS_UPSTREAMS: tuple[Upstream, ...] = (
+    Upstream("customers", "/api/v1/customers", "/v1/customers"),
+)
+# Each service's administration of its event path (parked events, unconfirmed outbox rows):
+# ``/api/v1/admin/<service>/...`` → ``<service>/v1/admin/...``; the service requires the
+# admin (or system) role.
+ADMIN_UPSTREAMS: tuple[Upstream, ...] = tuple(
+    Upstream(service, f"/api/v1/admin/{service}", "/v1/admin")
+    for service in ("customers", "engagement", "service-desk", "notifier")
+)
+UPSTREAMS: tuple[Upstream, ...] = BUSINESS_UPSTREAMS + ADMIN_UPSTREAMS
