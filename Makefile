@@ -7,9 +7,10 @@ export PATH := $(HOME)/.local/bin:$(PATH)
 UV := uv run --frozen
 SERVICES := gateway customers engagement service-desk notifier
 PYTEST_ARGS ?=
+CHAOS_ARGS ?=
 MIGRATE_ALL = mkdir -p var; for s in $(SERVICES); do echo "==> crm-$$s migrate"; $(UV) crm-$$s migrate; done
 
-.PHONY: help bootstrap run test lint migrate bench-events bench-customers clean
+.PHONY: help bootstrap run test lint migrate bench-events bench-customers chaos clean
 
 help: ## list targets
 	@echo "usage: make <target>   (e.g. make test PYTEST_ARGS='-x -k customers')"
@@ -18,7 +19,8 @@ help: ## list targets
 bootstrap: ## install uv if missing and sync .venv from uv.lock
 	@scripts/bootstrap.sh
 
-migrate: bootstrap ## apply every service's Alembic migrations
+migrate: bootstrap ## apply every service's migrations and declare its broker topology (needs RabbitMQ)
+	@scripts/ensure_rabbitmq.sh
 	@$(MIGRATE_ALL)
 
 run: bootstrap ## migrate, then start all five services under honcho (needs RabbitMQ; Ctrl-C stops all)
@@ -48,6 +50,10 @@ bench-events: bootstrap ## benchmark the event path (needs RabbitMQ + PostgreSQL
 bench-customers: bootstrap ## benchmark customer search (needs RabbitMQ + PostgreSQL)
 	@scripts/ensure_rabbitmq.sh && scripts/ensure_postgres.sh
 	$(UV) python bench/customers_search.py
+
+chaos: bootstrap ## fault-injection run under load (CHAOS_ARGS=--short; stops RabbitMQ: run under flock /tmp/crm-broker.lock)
+	@scripts/ensure_rabbitmq.sh && scripts/ensure_postgres.sh
+	$(UV) python bench/chaos.py $(CHAOS_ARGS)
 
 clean: ## remove ./var (local SQLite databases)
 	rm -rf var

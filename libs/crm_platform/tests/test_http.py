@@ -7,10 +7,13 @@ import httpx
 import pytest
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict
+from sqlalchemy import text
 
 from crm_platform.http.app import create_service_app
+from crm_platform.http.dependencies import SessionDep
 from crm_platform.identity import mint_internal_token
 from crm_platform.settings import PlatformSettings
+from crm_platform.testing_faults import TcpProxy, through_proxy
 
 
 class Colour(StrEnum):
@@ -159,3 +162,43 @@ async def test_readiness_reports_an_unreachable_broker(tmp_path) -> None:
             body = _is_problem(await client.get("/readyz"), 503)
     assert body["checks"]["database"] == "ok"
     assert body["checks"]["broker"].startswith("unreachable")
+
+
+db_router = APIRouter(prefix="/v1/ledger")
+
+
+@db_router.post("")
+async def write(session: SessionDep) -> dict[str, int]:
+    return {"one": (await session.execute(text("SELECT 1"))).scalar_one()}
+
+
+async def test_a_request_while_the_database_is_away_is_a_503_not_a_500(
+    amqp_url: str, database_factory
+) -> None:
+    """Nothing was applied (the transaction rolled back): the client is told to try again."""
+    proxy = await TcpProxy("127.0.0.1:5432").start()
+    settings = PlatformSettings(
+        service_name="probe",
+        database_url=through_proxy(await database_factory("probe_http"), proxy),
+        amqp_url=amqp_url,
+        relay_enabled=False,
+    )
+    app = create_service_app(settings, title="probe", routers=[db_router])
+    headers = {
+        "authorization": "Bearer "
+        + mint_internal_token(settings.internal_token_secret, subject="u1", roles=["admin"])
+    }
+    try:
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+            async with httpx.AsyncClient(transport=transport, base_url="http://probe") as client:
+                assert (await client.post("/v1/ledger", headers=headers)).json() == {"one": 1}
+                proxy.cut()
+                response = await client.post("/v1/ledger", headers=headers)
+                body = _is_problem(response, 503)
+                assert body["type"].endswith("database-unavailable")
+                assert response.headers["retry-after"] == "5"
+                proxy.restore()
+                assert (await client.post("/v1/ledger", headers=headers)).status_code == 200
+    finally:
+        await proxy.close()

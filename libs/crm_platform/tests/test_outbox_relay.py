@@ -14,7 +14,8 @@ from crm_platform.events.broker import EventPublisher
 from crm_platform.events.outbox import OutboxMessage
 from crm_platform.events.relay import list_pending, outbox_status, prune_published, retry_now
 from crm_platform.events.topology import declare_topology, unrouted_name
-from crm_platform.testing import TcpProxy, through_proxy, wait_until
+from crm_platform.testing import wait_until
+from crm_platform.testing_faults import TcpProxy, through_proxy
 
 from .conftest import SlowPublisher, effect_table
 

@@ -14,7 +14,8 @@ from crm_platform.events import CloudEvent
 from crm_platform.events.broker import build_message, declare_exchange
 from crm_platform.events.parking import list_parked
 from crm_platform.metrics import REGISTRY
-from crm_platform.testing import TcpProxy, rabbitmqctl, through_proxy, wait_until
+from crm_platform.testing import rabbitmqctl, wait_until
+from crm_platform.testing_faults import TcpProxy, through_proxy
 
 from .conftest import record_effect
 

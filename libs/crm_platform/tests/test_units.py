@@ -10,13 +10,9 @@ import pytest
 import sqlalchemy.exc
 from pydantic import ValidationError
 
-from crm_platform.events.consumer import (
-    ATTEMPT_HEADER,
-    HandlerTimedOut,
-    attempt_of,
-    is_infrastructure_error,
-)
+from crm_platform.events.consumer import ATTEMPT_HEADER, HandlerTimedOut, attempt_of
 from crm_platform.events.envelope import CloudEvent
+from crm_platform.failures import is_infrastructure_error
 from crm_platform.identity import (
     LEEWAY_SECONDS,
     InternalTokenVerifier,

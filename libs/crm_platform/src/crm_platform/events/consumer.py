@@ -20,7 +20,7 @@ later ``multiple`` ack never settles a delivery nobody handled.
 
 Failures of the infrastructure are not the event's: when the database, its pool or the
 network fails (``is_infrastructure_error``), the worker keeps the batch unsettled, pauses
-(0.5 s doubling to 30 s) and tries the same batch again, spending no attempt, so a database
+(0.5 s doubling to 5 s) and tries the same batch again, spending no attempt, so a database
 outage of any length parks nothing and reorders nothing. Moving a message to a retry tier or
 to parking counts only when the broker confirmed it *and* did not return it.
 """
@@ -35,8 +35,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import aio_pika
-import asyncpg
-import sqlalchemy.exc
 from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractIncomingMessage
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -55,6 +53,7 @@ from crm_platform.events.topology import (
     QueueNames,
     declare_topology,
 )
+from crm_platform.failures import HandlerFailure, is_infrastructure_error
 from crm_platform.logging import correlation_id_var
 from crm_platform.metrics import (
     BROKER_CONNECTED,
@@ -77,52 +76,15 @@ PARKED_AT_HEADER = "x-crm-parked-at"
 MAX_ERROR_CHARS = 2000
 FORWARD_TIMEOUT_SECONDS = 10.0
 PAUSE_FIRST_SECONDS = 0.5
-PAUSE_MAX_SECONDS = 30.0
-# SQLSTATE classes that say the database, not the statement, failed: connection exceptions,
-# insufficient resources, operator intervention (shutdown, starting up); and the transient
-# serialization failure and deadlock, which succeed when tried again.
-_TRANSIENT_SQLSTATES = ("08", "53", "57P", "40001", "40P01")
+PAUSE_MAX_SECONDS = 5.0  # after an outage, back within 5 s
 
 
-class HandlerTimedOut(Exception):
+class HandlerTimedOut(HandlerFailure):
     """A handler (or its batch) ran past the consumer's time limit."""
 
 
 class ForwardFailed(Exception):
     """A message could not be moved to a retry tier or parking (not confirmed, or returned)."""
-
-
-def is_infrastructure_error(exc: BaseException) -> bool:
-    """True when ``exc`` says the database, its pool or the network failed, not the handler.
-
-    Such a failure spends no attempt: the consumer pauses and tries the same events again.
-    A handler's own time limit is never one, whatever it interrupted.
-    """
-    chain: list[BaseException] = []
-    current: BaseException | None = exc
-    while current is not None and current not in chain:
-        chain.append(current)
-        current = current.__cause__ or current.__context__
-    if any(isinstance(e, HandlerTimedOut) for e in chain):
-        return False
-    for error in chain:
-        if isinstance(error, sqlalchemy.exc.DBAPIError) and error.connection_invalidated:
-            return True
-        if isinstance(
-            error,
-            sqlalchemy.exc.OperationalError
-            | sqlalchemy.exc.InterfaceError
-            | sqlalchemy.exc.TimeoutError  # no pool connection in time
-            | sqlalchemy.exc.DisconnectionError
-            | asyncpg.PostgresConnectionError
-            | asyncpg.InterfaceError
-            | OSError,  # refused, reset, unreachable; TimeoutError is one
-        ):
-            return True
-        sqlstate = getattr(error, "sqlstate", None) or getattr(error, "pgcode", None)
-        if isinstance(sqlstate, str) and sqlstate.startswith(_TRANSIENT_SQLSTATES):
-            return True
-    return False
 
 
 def attempt_of(message: AbstractIncomingMessage) -> int:

@@ -10,6 +10,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from crm_platform.failures import is_infrastructure_error
+
 log = logging.getLogger(__name__)
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
@@ -163,6 +165,16 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        if is_infrastructure_error(exc):  # nothing was applied: the transaction rolled back
+            log.warning("database unavailable on %s %s: %r", request.method, request.url.path, exc)
+            return problem_response(
+                503,
+                "database-unavailable",
+                "The service cannot reach its database just now; nothing was changed. "
+                "Try again shortly.",
+                instance=request.url.path,
+                headers={"retry-after": "5"},
+            )
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return problem_response(
             500,
