@@ -1,6 +1,7 @@
 """The outbox and its relay against real PostgreSQL and RabbitMQ."""
 
 import asyncio
+import uuid
 from collections import Counter
 from datetime import timedelta
 
@@ -11,13 +12,16 @@ from sqlalchemy import insert, text
 
 from crm_platform.events import CloudEvent, add_event
 from crm_platform.events.broker import EventPublisher
+from crm_platform.events.inbox import prune_inbox
 from crm_platform.events.outbox import OutboxMessage
 from crm_platform.events.relay import list_pending, outbox_status, prune_published, retry_now
 from crm_platform.events.topology import declare_topology, unrouted_name
+from crm_platform.runtime import ServiceRuntime
+from crm_platform.settings import PlatformSettings
 from crm_platform.testing import wait_until
 from crm_platform.testing_faults import TcpProxy, through_proxy
 
-from .conftest import SlowPublisher, effect_table
+from .conftest import SlowPublisher, effect_table, record_effect
 
 
 async def _seen(seen: list, count: int) -> bool:
@@ -297,3 +301,41 @@ async def test_later_sweeps_leave_young_rows_to_the_relay_they_were_handed_to(bu
         await wait_until(lambda: _seen(seen, 2), message="the sweep")
     assert [e.id for e in seen] == [handed.id, other.id]
     assert all(row.published_at is not None for row in await bus.outbox())
+
+
+async def test_a_running_service_publishes_a_commit_through_its_hand_off(bus) -> None:
+    """The service's own runtime, wired as in production: its sweep and grace are far too
+    long to deliver in time, so only a working hand-off can."""
+    settings = PlatformSettings(
+        service_name="probe",
+        database_url=bus.engine.url.render_as_string(hide_password=False),
+        amqp_url=bus.amqp_url,
+        events_exchange=bus.exchange,
+        outbox_sweep_seconds=60,
+        outbox_handoff_grace_seconds=60,
+    )
+    runtime = ServiceRuntime(settings)
+    await runtime.start()
+    try:
+        await asyncio.wait_for(runtime.wait_topology(), 10)
+        async with bus.observer("thing.happened") as seen:
+            async with runtime.sessionmaker() as session, session.begin():
+                event = add_event(session, _event("thing.happened", "runtime"))
+            await wait_until(lambda: _seen(seen, 1), timeout=2, message="the hand-off")
+        assert [e.id for e in seen] == [event.id]
+    finally:
+        await runtime.stop()
+
+
+async def test_inbox_rows_past_retention_are_pruned(bus) -> None:
+    await bus.start_consumer(
+        f"probe-{uuid.uuid4().hex[:8]}", {"thing.happened": record_effect("h")}
+    )
+    bus.start_relay()
+    await bus.stage("thing.happened", "consumed")
+    await wait_until(bus.effects, message="the event consumed")
+    assert await prune_inbox(bus.engine, retention_seconds=3600) == 0
+    assert await bus.inbox_count() == 1
+    await asyncio.sleep(0.2)
+    assert await prune_inbox(bus.engine, retention_seconds=0.1) == 1
+    assert await bus.inbox_count() == 0

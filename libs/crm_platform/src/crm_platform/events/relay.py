@@ -12,7 +12,7 @@ transaction is ever held across a network call (claim, commit, publish, mark):
 - **Sweep.** Every ``sweep_seconds`` the relay publishes what no relay is publishing: rows of
   another process (a replica whose relay is off), rows whose hand-off failed or was dropped,
   rows left by a crash between commit and publish. It *claims* rows in one short
-  transaction (``claimed_until`` = the database's now + ``claim_seconds``; ``FOR UPDATE SKIP
+  transaction (``claimed_until`` = the database's now + ``claim_seconds``, 30 s; ``FOR UPDATE SKIP
   LOCKED`` on PostgreSQL, the write lock for that one statement on SQLite), commits, then
   publishes, then marks. Another relay, in this process or another, skips a claimed row. It
   takes only rows older than ``handoff_grace_seconds`` by the database's clock: younger ones
@@ -123,7 +123,7 @@ class OutboxRelay:
         batch_window_seconds: float = 0.0,
         handoff_grace_seconds: float = 10.0,
         handoff_capacity: int = 10_000,
-        claim_seconds: float = 60.0,
+        claim_seconds: float = 30.0,
         max_backoff_seconds: float = 300.0,
     ) -> None:
         self._engine = engine
