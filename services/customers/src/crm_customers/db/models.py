@@ -4,11 +4,11 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Index, Integer, String, text
+from sqlalchemy import JSON, Column, Index, Integer, String, text
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
-from crm_platform.db import platform_tables
+from crm_platform.db import UtcDateTime, platform_tables
 from crm_platform.events.inbox import InboxMessage
 from crm_platform.events.outbox import OutboxMessage
 from crm_platform.idempotency import IdempotencyRecord
@@ -28,7 +28,7 @@ METADATA = [
 def _timestamp(*, nullable: bool = False, index: bool = False) -> Any:
     return Field(
         default=None if nullable else ...,
-        sa_column=Column(DateTime(timezone=True), nullable=nullable, index=index),
+        sa_column=Column(UtcDateTime(), nullable=nullable, index=index),
     )
 
 

@@ -3,11 +3,11 @@
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Column, DateTime, false
+from sqlalchemy import Column, false
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
-from crm_platform.db import platform_tables
+from crm_platform.db import UtcDateTime, platform_tables
 from crm_platform.events.inbox import InboxMessage
 from crm_platform.events.outbox import OutboxMessage
 
@@ -34,5 +34,5 @@ class CustomerReplica(ServiceDeskModel, table=True):
     # Archived customers (merged ones too) stay here for history but take no new work.
     archived: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     source_version: int = 0
-    source_event_time: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
-    replicated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    source_event_time: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
+    replicated_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
