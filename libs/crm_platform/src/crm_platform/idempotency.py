@@ -18,6 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm_platform.db import UtcDateTime
 from crm_platform.http.problems import Problem
+from crm_platform.integrity import is_unique_violation
 
 MAX_KEY_LENGTH = 200
 
@@ -85,7 +86,9 @@ async def claim_key(session: AsyncSession, claim: IdempotencyClaim) -> StoredRes
         async with session.begin_nested():  # only the reservation rolls back on a clash
             session.add(reservation)
             await session.flush()
-    except IntegrityError:
+    except IntegrityError as exc:
+        if not is_unique_violation(exc, "idempotency_record", "subject", "key"):
+            raise
         stored = await find_stored_response(session, claim)
         if stored is None:  # the other request rolled back after all
             raise Problem(

@@ -3,7 +3,7 @@
 import uuid
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Any, Self
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, status
 from fastapi.responses import JSONResponse
@@ -13,7 +13,6 @@ from pydantic import (
     Field,
     PlainSerializer,
     StringConstraints,
-    model_validator,
 )
 
 from crm_customers.api.dependencies import Context, IfMatch, expected_version
@@ -21,6 +20,7 @@ from crm_customers.domain import grading, scoring
 from crm_customers.domain.enums import Grade, Recommendation
 from crm_platform.http.dependencies import SessionDep
 from crm_platform.http.idempotency import IdempotencyKey, claim_for, replay
+from crm_platform.http.patch import Clearable, PatchBody
 from crm_platform.idempotency import StoredResponse
 
 router = APIRouter(tags=["grading"])
@@ -53,23 +53,15 @@ class IndicatorIn(Strict):
     sort_order: int = 0
 
 
-class IndicatorPatch(Strict):
+class IndicatorPatch(PatchBody):
     version: int | None = Field(default=None, ge=1, description="Or send If-Match")
     name_zh: Label | None = None
     name_en: Label | None = None
-    description: Note | None = None
+    description: Annotated[Note | None, Clearable] = None
     weight: Weight | None = None
     max_score: MaxScore | None = None
     active: bool | None = Field(default=None, description="false retires it (no deletes)")
     sort_order: int | None = None
-
-    @model_validator(mode="after")
-    def _required_stay_set(self) -> Self:
-        nullable = {"version", "description"}
-        nulls = sorted(f for f in self.model_fields_set - nullable if getattr(self, f) is None)
-        if nulls:
-            raise ValueError(f"cannot be set to null: {', '.join(nulls)}")
-        return self
 
     def changes(self) -> dict[str, Any]:
         return self.model_dump(exclude_unset=True, exclude={"version"})

@@ -10,6 +10,7 @@ from crm_customers.api.dependencies import Context
 from crm_customers.domain import catalog
 from crm_customers.domain.enums import LABELS
 from crm_platform.http.dependencies import SessionDep
+from crm_platform.http.patch import Clearable, PatchBody
 
 router = APIRouter(tags=["meta"])
 
@@ -33,8 +34,7 @@ class IndustryIn(BaseModel):
     sort_order: int = 0
 
 
-class IndustryPatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class IndustryPatch(PatchBody):
     name_zh: Label | None = None
     name_en: Label | None = None
     active: bool | None = None
@@ -55,10 +55,9 @@ class TagIn(BaseModel):
     name_en: Label | None = None
 
 
-class TagPatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class TagPatch(PatchBody):
     name: TagName | None = None
-    name_en: Label | None = None
+    name_en: Annotated[Label | None, Clearable] = None
     active: bool | None = None
 
 

@@ -23,6 +23,7 @@ from crm_customers.events import published as ev
 from crm_platform.events import add_event
 from crm_platform.http.problems import Conflict, NotFound, Problem
 from crm_platform.idempotency import IdempotencyClaim, StoredResponse, claim_key, complete_claim
+from crm_platform.integrity import is_unique_violation
 
 ID_NUMBER_CONTEXT = "customer.id_number"
 KEY_FIELDS = ("name", "credit_code", "kind")
@@ -254,6 +255,8 @@ async def create_customer(
         try:
             await repository.insert_customer(session, customer)
         except IntegrityError as exc:  # another create took the same identifier meanwhile
+            if not is_unique_violation(exc, "customer", "credit_code"):
+                raise
             raise Conflict(
                 "A customer with the same credit code or ID number was created at the same "
                 "moment; search for it before creating again.",

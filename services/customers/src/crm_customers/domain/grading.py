@@ -44,6 +44,7 @@ from crm_customers.domain.enums import Grade, Recommendation
 from crm_customers.events import published as ev
 from crm_platform.http.problems import Conflict, Forbidden, NotFound
 from crm_platform.idempotency import IdempotencyClaim, StoredResponse, claim_key, complete_claim
+from crm_platform.integrity import is_unique_violation
 
 EVALUATORS = access.WRITE_ALL | access.WRITE_OWN
 
@@ -93,8 +94,10 @@ async def create_indicator(
             await _ensure_name_free(session, fields["name_zh"], None)
             indicator = GradingIndicator(**fields, created_at=now, updated_at=now)
             session.add(indicator)
-    except IntegrityError:  # a concurrent create took the name
-        raise _duplicate_name(fields["name_zh"]) from None
+    except IntegrityError as exc:
+        if is_unique_violation(exc, "grading_indicator", "name_zh"):  # a concurrent create
+            raise _duplicate_name(fields["name_zh"]) from None
+        raise
     return indicator
 
 
@@ -121,8 +124,10 @@ async def update_indicator(
             indicator.updated_at = datetime.now(UTC)
             session.add(indicator)
             await flush_versioned(session, expected_version)
-    except IntegrityError:
-        raise _duplicate_name(changes.get("name_zh")) from None
+    except IntegrityError as exc:
+        if is_unique_violation(exc, "grading_indicator", "name_zh"):
+            raise _duplicate_name(changes["name_zh"]) from None
+        raise
     return indicator
 
 

@@ -49,6 +49,7 @@ from crm_customers.domain.search import normalize_name
 from crm_customers.events import published as ev
 from crm_platform.events.outbox import add_events
 from crm_platform.http.problems import Conflict, Forbidden, NotFound
+from crm_platform.integrity import violation_of
 
 C = ImportColumn
 
@@ -482,8 +483,8 @@ async def _commit_batch(
     for attempt in (1, 2):
         try:
             created = await _insert_batch(session, ctx, batch)
-        except IntegrityError:
-            if attempt == 2:
+        except IntegrityError as exc:
+            if violation_of(exc).kind != "unique" or attempt == 2:
                 raise Conflict(
                     "Customers changed while this import ran; upload the file again "
                     "(rows already imported are reported as duplicates).",
