@@ -7,13 +7,22 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import CheckConstraint, Column, ForeignKey, Integer, MetaData, String, Table
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    text,
+)
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crm_platform.db import create_engine
 from crm_platform.http.problems import integrity_problem
-from crm_platform.integrity import Violation, is_unique_violation, violation_of
+from crm_platform.integrity import Violation, is_unique_violation, refused_value, violation_of
 
 metadata = MetaData()
 parent = Table("parent", metadata, Column("id", Integer, primary_key=True))
@@ -98,3 +107,22 @@ def test_the_edge_answers_each_kind_by_its_rule(
     assert (response.status_code, body["type"]) == (status, f"urn:crm:problem:{slug}")
     assert [e["field"] for e in body.get("errors", [])] == fields
     assert "already exists" not in body["detail"] or found.kind == "unique"
+
+
+async def test_a_value_postgresql_cannot_store_is_told_apart_from_the_codes_own_failure(
+    engine,
+) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite stores NUL characters and refuses big integers in the driver")
+    for values, reason in (
+        ({"id": 5, "name": "nul\x00byte", "qty": 1}, "NUL"),
+        ({"id": 2**40, "name": "big", "qty": 1}, "cannot be stored"),
+    ):
+        with pytest.raises(DBAPIError) as caught:
+            async with engine.begin() as connection:
+                await connection.execute(child.insert().values(**values))
+        assert reason in (refused_value(caught.value) or ""), caught.value
+    with pytest.raises(DBAPIError) as caught:
+        async with engine.begin() as connection:
+            await connection.execute(text("SELECT 1 / 0"))
+    assert refused_value(caught.value) is None  # division by zero is the code's fault

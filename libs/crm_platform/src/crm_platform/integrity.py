@@ -9,6 +9,10 @@ kind, naming the column: unique → 409, not-null and check → 422, foreign key
 PostgreSQL (asyncpg) reports SQLSTATE, table, column and constraint; the columns of a unique
 or foreign-key violation come from its detail (``Key (name)=(x) already exists.``). SQLite
 reports only a message (``UNIQUE constraint failed: tag.name``), which is parsed.
+
+``refused_value`` does the same for a data exception: the SQLSTATEs that mean a value sent by
+the client cannot be stored (a NUL character in a text, a number out of the column's range)
+are the client's 422, not a 500; any other data exception stays the code's own failure.
 """
 
 from __future__ import annotations
@@ -102,3 +106,26 @@ def is_unique_violation(exc: IntegrityError, table: str, *columns: str) -> bool:
         and violation.table == table
         and set(violation.columns) == set(columns)
     )
+
+
+# SQLSTATEs of a value the client sent that the column cannot hold, and what to tell it.
+_REFUSED_VALUES = {
+    "22000": "a value cannot be stored as its field's type",  # asyncpg: invalid query argument
+    "22001": "a text is longer than its field allows",
+    "22003": "a number is out of its field's range",
+    "22007": "a date or time is not valid",
+    "22008": "a date or time is out of range",
+    "22021": "a text contains a character that cannot be stored (NUL)",
+    "22P05": "a text contains a character that cannot be stored",
+}
+
+
+def refused_value(exc: DBAPIError) -> str | None:
+    """Why the database refused a value the client sent, or None if ``exc`` is not that.
+
+    Not only ``DataError``: SQLAlchemy's asyncpg adapter reports some of these (a NUL
+    character) as a bare ``DBAPIError``."""
+    error = _asyncpg_error(exc)
+    if error is None:
+        return None
+    return _REFUSED_VALUES.get(error.sqlstate or "")

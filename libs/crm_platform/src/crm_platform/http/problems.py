@@ -8,11 +8,11 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from crm_platform.failures import is_infrastructure_error
-from crm_platform.integrity import Violation, violation_of
+from crm_platform.integrity import Violation, refused_value, violation_of
 
 log = logging.getLogger(__name__)
 
@@ -210,6 +210,19 @@ def install_problem_handlers(app: FastAPI) -> None:
             exc.orig,
         )
         return integrity_problem(violation, instance=request.url.path)
+
+    @app.exception_handler(DBAPIError)  # IntegrityError, more specific, has its own
+    async def _refused_value(request: Request, exc: DBAPIError) -> JSONResponse:
+        reason = refused_value(exc)
+        if reason is None:  # the database's failure (503) or the code's own (500)
+            return await _unexpected(request, exc)
+        log.warning("value refused on %s %s: %s", request.method, request.url.path, exc.orig)
+        return problem_response(
+            422,
+            "value-not-storable",
+            f"The request is not valid: {reason}; nothing was changed.",
+            instance=request.url.path,
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:

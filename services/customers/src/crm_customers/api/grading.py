@@ -16,6 +16,7 @@ from pydantic import (
 )
 
 from crm_customers.api.dependencies import Context, IfMatch, expected_version
+from crm_customers.api.schemas import SortOrder
 from crm_customers.domain import grading, scoring
 from crm_customers.domain.enums import Grade, Recommendation
 from crm_platform.http.dependencies import SessionDep
@@ -50,7 +51,7 @@ class IndicatorIn(Strict):
     weight: Weight = Field(description="Relative weight; the defaults sum to 100")
     max_score: MaxScore = Decimal(100)
     active: bool = True
-    sort_order: int = 0
+    sort_order: SortOrder = 0
 
 
 class IndicatorPatch(PatchBody):
@@ -61,7 +62,7 @@ class IndicatorPatch(PatchBody):
     weight: Weight | None = None
     max_score: MaxScore | None = None
     active: bool | None = Field(default=None, description="false retires it (no deletes)")
-    sort_order: int | None = None
+    sort_order: SortOrder | None = None
 
     def changes(self) -> dict[str, Any]:
         return self.model_dump(exclude_unset=True, exclude={"version"})

@@ -60,6 +60,8 @@ CreditCode = Annotated[str, BeforeValidator(_upper), AfterValidator(_check(credi
 IdNumber = Annotated[str, BeforeValidator(_upper), AfterValidator(_check(id_number_error))]
 Mobile = Annotated[str, StringConstraints(strip_whitespace=True), AfterValidator(_mobile)]
 Landline = Annotated[str, StringConstraints(strip_whitespace=True), AfterValidator(_landline)]
+SortOrder = Annotated[int, Field(ge=-1_000_000, le=1_000_000, description="Lower sorts first")]
+"""Bounded: an unbounded integer reached the INTEGER column and answered 500."""
 
 
 class Strict(BaseModel):
