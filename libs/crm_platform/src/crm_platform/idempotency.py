@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from crm_platform.http.problems import Problem
+from crm_platform.errors import BadRequest, Conflict, InvalidInput
 
 MAX_KEY_LENGTH = 200
 
@@ -32,8 +32,7 @@ class IdempotencyRecord(SQLModel, table=True):
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
 
 
-class IdempotencyKeyReused(Problem):
-    status = 422
+class IdempotencyKeyReused(InvalidInput):
     slug = "idempotency-key-reused"
 
 
@@ -48,9 +47,8 @@ class IdempotencyClaim:
     @classmethod
     def of(cls, *, subject: str, key: str, method: str, path: str, body: Any) -> IdempotencyClaim:
         if not key or len(key) > MAX_KEY_LENGTH:
-            raise Problem(
+            raise BadRequest(
                 f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters.",
-                status=400,
                 slug="invalid-idempotency-key",
             )
         canonical = json.dumps(
@@ -87,9 +85,8 @@ async def claim_key(session: AsyncSession, claim: IdempotencyClaim) -> StoredRes
     except IntegrityError:
         stored = await find_stored_response(session, claim)
         if stored is None:  # the other request rolled back after all
-            raise Problem(
+            raise Conflict(
                 "A request with this Idempotency-Key is in progress; retry shortly.",
-                status=409,
                 slug="idempotency-key-in-progress",
             ) from None
         return stored

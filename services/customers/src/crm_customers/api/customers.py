@@ -16,9 +16,9 @@ from crm_customers.api.schemas import (
     CustomerPage,
     CustomerPatch,
 )
+from crm_customers.db.search_spec import CustomerFilter, SortKey
 from crm_customers.domain import customers
 from crm_customers.domain.change_requests import ChangeRequestView
-from crm_customers.domain.search import CustomerFilter, SortKey
 from crm_platform.http.dependencies import SessionDep
 from crm_platform.http.idempotency import IdempotencyKey, claim_for, replay
 from crm_platform.idempotency import StoredResponse

@@ -21,9 +21,9 @@ from crm_customers.api.customer_filter import customer_filter
 from crm_customers.api.dependencies import Context
 from crm_customers.api.schemas import CustomerCreate
 from crm_customers.db.import_models import CustomerImport
+from crm_customers.db.search_spec import CustomerFilter, SortKey
 from crm_customers.domain import exports, imports
 from crm_customers.domain.import_files import HEADERS, ImportFileError, read_sheet
-from crm_customers.domain.search import CustomerFilter, SortKey
 from crm_platform.http.dependencies import SessionDep
 
 router = APIRouter(prefix="/v1/customers", tags=["customer import and export"])

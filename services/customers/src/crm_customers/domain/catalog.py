@@ -11,7 +11,7 @@ from crm_customers.db import repository
 from crm_customers.db.models import Industry, Tag
 from crm_customers.domain import access
 from crm_customers.domain.context import RequestContext
-from crm_platform.http.problems import Conflict, NotFound
+from crm_platform.errors import Conflict, NotFound
 
 
 async def list_industries(

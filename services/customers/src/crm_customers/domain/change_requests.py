@@ -14,21 +14,19 @@ from crm_customers.db.approval_models import ChangeRequest
 from crm_customers.db.models import Customer
 from crm_customers.domain import access
 from crm_customers.domain.context import RequestContext
-from crm_customers.domain.customers import (
+from crm_customers.domain.enums import Lifecycle
+from crm_customers.domain.records import (
     ID_NUMBER_CONTEXT,
     KEY_FIELDS,
-    InvalidField,
-    StaleVersion,
-    _check_kind_fields,
     apply_changes,
     check_hard_duplicates,
+    check_kind_fields,
     load_visible,
     stage,
 )
-from crm_customers.domain.enums import Lifecycle
 from crm_customers.domain.validation import mask_id_number
 from crm_customers.events import published as ev
-from crm_platform.http.problems import Conflict, Forbidden, NotFound
+from crm_platform.errors import Conflict, Forbidden, InvalidField, NotFound, StaleVersion
 
 KIND_DEPENDENT_FIELDS = ("credit_code", "registered_address", "id_number")
 """Fields whose validity depends on the kind: they wait with a change of kind."""
@@ -123,7 +121,7 @@ async def request_key_changes(
             "cannot wait in a change request; set it once the change of kind is approved",
         )
     id_number = held.get("id_number", ...)
-    _check_kind_fields(held.get("kind", customer.kind), customer, held, id_number)
+    check_kind_fields(held.get("kind", customer.kind), customer, held, id_number)
     await check_hard_duplicates(
         session, credit_code=held.get("credit_code"), id_number_index=None, exclude=customer.id
     )

@@ -10,7 +10,7 @@ from crm_customers.db import repository
 from crm_customers.db.models import Contact, Customer
 from crm_customers.domain import access
 from crm_customers.domain.context import RequestContext
-from crm_customers.domain.customers import (
+from crm_customers.domain.records import (
     ensure_version,
     find_soft_duplicates,
     flush_versioned,
@@ -20,7 +20,7 @@ from crm_customers.domain.customers import (
     stage,
 )
 from crm_customers.events import published as ev
-from crm_platform.http.problems import NotFound
+from crm_platform.errors import NotFound
 
 OPT_OUT_FIELDS = {"email": "opt_out_email", "sms": "opt_out_sms", "wechat": "opt_out_wechat"}
 

@@ -17,18 +17,17 @@ from crm_customers.db.models import Customer
 from crm_customers.domain import access
 from crm_customers.domain.contacts import contact_snapshot
 from crm_customers.domain.context import RequestContext
-from crm_customers.domain.customers import (
+from crm_customers.domain.records import (
     CustomerView,
-    InvalidField,
-    _masked_view,
     ensure_version,
     flush_versioned,
     load_visible,
+    masked_view,
     snapshot_of,
     stage,
 )
 from crm_customers.events import published as ev
-from crm_platform.http.problems import Conflict
+from crm_platform.errors import Conflict, InvalidField
 
 
 @dataclass(frozen=True)
@@ -145,4 +144,4 @@ async def merge_customers(
             ),
             target.id,
         )
-        return MergeResult(_masked_view(target, united, ctx), source, [c.id for c in moved])
+        return MergeResult(masked_view(target, united, ctx), source, [c.id for c in moved])

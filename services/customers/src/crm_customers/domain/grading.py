@@ -30,8 +30,8 @@ from crm_customers.db.grading_models import (
 )
 from crm_customers.domain import access, scoring
 from crm_customers.domain.context import RequestContext
-from crm_customers.domain.customers import (
-    InvalidField,
+from crm_customers.domain.enums import Grade, Recommendation
+from crm_customers.domain.records import (
     apply_changes,
     ensure_version,
     flush_versioned,
@@ -40,9 +40,8 @@ from crm_customers.domain.customers import (
     snapshot_of,
     stage,
 )
-from crm_customers.domain.enums import Grade, Recommendation
 from crm_customers.events import published as ev
-from crm_platform.http.problems import Conflict, Forbidden, NotFound
+from crm_platform.errors import Conflict, Forbidden, InvalidField, NotFound
 from crm_platform.idempotency import IdempotencyClaim, StoredResponse, claim_key, complete_claim
 
 EVALUATORS = access.WRITE_ALL | access.WRITE_OWN

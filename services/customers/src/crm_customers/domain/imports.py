@@ -34,7 +34,6 @@ from crm_customers.domain import access
 from crm_customers.domain.codes import format_customer_code, sequence_scope
 from crm_customers.domain.contacts import contact_snapshot
 from crm_customers.domain.context import RequestContext
-from crm_customers.domain.customers import ID_NUMBER_CONTEXT, snapshot_of
 from crm_customers.domain.enums import (
     LABELS,
     ActivityStatus,
@@ -45,10 +44,14 @@ from crm_customers.domain.enums import (
     ReviewStatus,
 )
 from crm_customers.domain.import_files import ImportColumn, Sheet, SheetRow, split_tags
-from crm_customers.domain.search import normalize_name
+from crm_customers.domain.names import normalize_name
+from crm_customers.domain.records import (
+    ID_NUMBER_CONTEXT,
+    snapshot_of,
+)
 from crm_customers.events import published as ev
+from crm_platform.errors import Conflict, Forbidden, NotFound
 from crm_platform.events.outbox import add_events
-from crm_platform.http.problems import Conflict, Forbidden, NotFound
 
 C = ImportColumn
 

@@ -18,15 +18,15 @@ from crm_customers.db import approval_repository
 from crm_customers.db.approval_models import ReviewDecision
 from crm_customers.domain import access
 from crm_customers.domain.context import RequestContext
-from crm_customers.domain.customers import (
+from crm_customers.domain.enums import ReviewStatus
+from crm_customers.domain.records import (
     CustomerView,
     apply_changes,
     ensure_version,
     load_for_change,
     load_visible,
 )
-from crm_customers.domain.enums import ReviewStatus
-from crm_platform.http.problems import Conflict
+from crm_platform.errors import Conflict
 
 
 class ReviewAction(StrEnum):

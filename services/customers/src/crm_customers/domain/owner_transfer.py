@@ -13,9 +13,12 @@ from crm_customers.db.approval_models import OwnerTransfer
 from crm_customers.db.models import Customer
 from crm_customers.domain import access
 from crm_customers.domain.context import RequestContext
-from crm_customers.domain.customers import InvalidField, snapshot_of, stage
+from crm_customers.domain.records import (
+    snapshot_of,
+    stage,
+)
 from crm_customers.events import published as ev
-from crm_platform.http.problems import Forbidden, NotFound
+from crm_platform.errors import Forbidden, InvalidField, NotFound
 
 
 @dataclass(frozen=True)

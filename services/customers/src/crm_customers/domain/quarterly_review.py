@@ -12,20 +12,20 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from crm_customers.db.search_spec import CustomerFilter, SortKey
 from crm_customers.domain.context import RequestContext
-from crm_customers.domain.customers import (
+from crm_customers.domain.customers import search_customers
+from crm_customers.domain.enums import ActivityStatus
+from crm_customers.domain.quarters import current_quarter_start, quarter_of
+from crm_customers.domain.records import (
     CustomerView,
     apply_changes,
     load_for_change,
-    search_customers,
     snapshot_of,
     stage,
 )
-from crm_customers.domain.enums import ActivityStatus
-from crm_customers.domain.quarters import current_quarter_start, quarter_of
-from crm_customers.domain.search import CustomerFilter, SortKey
 from crm_customers.events import published as ev
-from crm_platform.http.problems import Conflict
+from crm_platform.errors import Conflict
 
 
 def business_zone(ctx: RequestContext) -> ZoneInfo:
