@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import JSON, Column, DateTime
 from sqlalchemy.exc import IntegrityError
@@ -18,6 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm_platform.errors import BadRequest, Conflict, InvalidInput
 
+T = TypeVar("T")
 MAX_KEY_LENGTH = 200
 
 
@@ -116,3 +118,25 @@ async def find_stored_response(
             "This Idempotency-Key was already used with a different request; use a new key."
         )
     return StoredResponse(record.status_code, record.body)
+
+
+async def run_once(
+    session: AsyncSession,
+    claim: IdempotencyClaim | None,
+    use_case: Callable[[], Awaitable[T]],
+    *,
+    status_code: int,
+    render: Callable[[T], dict[str, Any]],
+) -> T | StoredResponse:
+    """Run ``use_case`` once per claim, in the caller's transaction: the first request with
+    a key reserves it, runs, and stores its rendered answer before the commit; a repeat gets
+    that answer back (``StoredResponse``) without running anything. Without a claim, it just
+    runs. The use case knows nothing of keys (eShop's ``IdentifiedCommandHandler``)."""
+    if claim is None:
+        return await use_case()
+    stored = await claim_key(session, claim)
+    if stored is not None:
+        return stored
+    result = await use_case()
+    await complete_claim(session, claim, status_code, render(result))
+    return result

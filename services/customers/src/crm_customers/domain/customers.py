@@ -3,10 +3,8 @@ and stages its events in the outbox, so a request either applies entirely, event
 or not at all."""
 
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -16,6 +14,7 @@ from crm_customers.db.models import Customer, CustomerTag
 from crm_customers.db.search_spec import CustomerFilter, SortKey
 from crm_customers.domain import access, change_requests
 from crm_customers.domain.codes import format_customer_code, sequence_scope
+from crm_customers.domain.commands import CreateCustomer, UpdateCustomer
 from crm_customers.domain.contacts import add_contacts
 from crm_customers.domain.context import RequestContext
 from crm_customers.domain.enums import Lifecycle, ReviewStatus
@@ -40,87 +39,69 @@ from crm_customers.domain.records import (
 )
 from crm_customers.events import published as ev
 from crm_platform.errors import Conflict
-from crm_platform.idempotency import IdempotencyClaim, StoredResponse, claim_key, complete_claim
 
 
 async def create_customer(
-    session: AsyncSession,
-    ctx: RequestContext,
-    fields: dict[str, Any],
-    contacts: list[dict[str, Any]],
-    *,
-    allow_duplicate: bool,
-    claim: IdempotencyClaim | None = None,
-    render: Callable[[CustomerView], dict[str, Any]] | None = None,
-) -> CustomerView | StoredResponse:
+    session: AsyncSession, ctx: RequestContext, command: CreateCustomer
+) -> CustomerView:
     """Create a customer (and its first contacts) with a fresh code; ``customer.created``."""
-    fields = dict(fields)
-    tag_names = fields.pop("tags", [])
-    id_number = fields.pop("id_number", None)
-    owner_id = fields.pop("owner_id", None) or ctx.actor
+    owner_id = command.owner_id or ctx.actor
     access.ensure_can_create(ctx.identity, owner_id)
-    access.ensure_can_set_grade(ctx.identity, None, fields.get("grade"))
+    access.ensure_can_set_grade(ctx.identity, None, command.grade)
     now = datetime.now(UTC)
     scope = sequence_scope(ctx.settings.customer_code_prefix, now.year)
-    async with session.begin():
-        if claim is not None and (stored := await claim_key(session, claim)) is not None:
-            return stored
-        await check_industry(session, fields["industry"])
-        tags = await resolve_tags(session, tag_names)
-        id_index = (
-            ctx.cipher.blind_index(id_number, context=ID_NUMBER_CONTEXT) if id_number else None
+    fields = command.columns()
+    id_number = command.id_number
+    await check_industry(session, fields["industry"])
+    tags = await resolve_tags(session, command.tags)
+    id_index = ctx.cipher.blind_index(id_number, context=ID_NUMBER_CONTEXT) if id_number else None
+    await check_hard_duplicates(
+        session, credit_code=fields.get("credit_code"), id_number_index=id_index
+    )
+    if not command.allow_duplicate:
+        mobiles = [c.mobile for c in command.contacts if c.mobile]
+        raise_if_soft_duplicates(
+            await find_soft_duplicates(session, ctx, name=fields["name"], mobiles=mobiles)
         )
-        await check_hard_duplicates(
-            session, credit_code=fields.get("credit_code"), id_number_index=id_index
-        )
-        if not allow_duplicate:
-            mobiles = [c["mobile"] for c in contacts if c.get("mobile")]
-            raise_if_soft_duplicates(
-                await find_soft_duplicates(session, ctx, name=fields["name"], mobiles=mobiles)
-            )
-        (serial,) = await serials.take_serials(session, scope)
-        customer = Customer(
-            **fields,
-            code=format_customer_code(ctx.settings.customer_code_prefix, now.year, serial),
-            name_normalized=normalize_name(fields["name"]),
-            id_number_encrypted=(
-                ctx.cipher.encrypt(id_number, context=ID_NUMBER_CONTEXT) if id_number else None
-            ),
-            id_number_index=id_index,
-            owner_id=owner_id,
-            created_by=ctx.actor,
-            review_status=(
-                ReviewStatus.PENDING if ctx.settings.customer_review_new else ReviewStatus.APPROVED
-            ),
-            created_at=now,
-            updated_at=now,
-        )
-        try:
-            await repository.insert_customer(session, customer)
-        except IntegrityError as exc:  # another create took the same identifier meanwhile
-            raise Conflict(
-                "A customer with the same credit code or ID number was created at the same "
-                "moment; search for it before creating again.",
-                slug="duplicate-identifier",
-            ) from exc
-        for tag in tags:  # a new customer has no links to replace
-            session.add(CustomerTag(customer_id=customer.id, tag_id=tag.id))
-        await add_contacts(session, ctx, customer, contacts)
-        names = [t.name for t in tags]
-        stage(session, ctx, ev.CUSTOMER_CREATED, snapshot_of(customer, names), customer.id)
-        view = masked_view(customer, names, ctx)
-        if claim is not None and render is not None:
-            await complete_claim(session, claim, 201, render(view))
-    return view
+    (serial,) = await serials.take_serials(session, scope)
+    customer = Customer(
+        **fields,
+        code=format_customer_code(ctx.settings.customer_code_prefix, now.year, serial),
+        name_normalized=normalize_name(fields["name"]),
+        id_number_encrypted=(
+            ctx.cipher.encrypt(id_number, context=ID_NUMBER_CONTEXT) if id_number else None
+        ),
+        id_number_index=id_index,
+        owner_id=owner_id,
+        created_by=ctx.actor,
+        review_status=(
+            ReviewStatus.PENDING if ctx.settings.customer_review_new else ReviewStatus.APPROVED
+        ),
+        created_at=now,
+        updated_at=now,
+    )
+    try:
+        await repository.insert_customer(session, customer)
+    except IntegrityError as exc:  # another create took the same identifier meanwhile
+        raise Conflict(
+            "A customer with the same credit code or ID number was created at the same "
+            "moment; search for it before creating again.",
+            slug="duplicate-identifier",
+        ) from exc
+    for tag in tags:  # a new customer has no links to replace
+        session.add(CustomerTag(customer_id=customer.id, tag_id=tag.id))
+    await add_contacts(session, ctx, customer, command.contacts)
+    names = [t.name for t in tags]
+    stage(session, ctx, ev.CUSTOMER_CREATED, snapshot_of(customer, names), customer.id)
+    return masked_view(customer, names, ctx)
 
 
 async def get_customer(
     session: AsyncSession, ctx: RequestContext, customer_id: uuid.UUID
 ) -> CustomerView:
-    async with session.begin():
-        customer = await load_visible(session, ctx, customer_id)
-        tags = (await repository.tags_of(session, [customer.id]))[customer.id]
-        return await revealed_view(session, customer, tags, ctx)
+    customer = await load_visible(session, ctx, customer_id)
+    tags = (await repository.tags_of(session, [customer.id]))[customer.id]
+    return await revealed_view(session, customer, tags, ctx)
 
 
 @dataclass(frozen=True)
@@ -176,35 +157,28 @@ async def search_customers(
 
 
 async def update_customer(
-    session: AsyncSession,
-    ctx: RequestContext,
-    customer_id: uuid.UUID,
-    changes: dict[str, Any],
-    *,
-    expected_version: int,
-    change_reason: str | None = None,
+    session: AsyncSession, ctx: RequestContext, command: UpdateCustomer
 ) -> CustomerView:
     """Apply ``changes``; key fields of a won customer are left to a change request
     (``view.change_request``), the other fields apply at once."""
-    changes = dict(changes)
-    async with session.begin():
-        customer = await load_for_change(session, ctx, customer_id, expected_version)
-        if "grade" in changes:
-            access.ensure_can_set_grade(ctx.identity, customer.grade, changes["grade"])
-        held = change_requests.held_key_changes(customer, changes)
-        if not held:
-            return await apply_changes(session, ctx, customer, changes, reason="manual")
-        request = await change_requests.request_key_changes(
-            session, ctx, customer, held, reason=change_reason
-        )
-        # Key fields not held are unchanged values: leave them out so nothing is rewritten.
-        rest = {f: v for f, v in changes.items() if f not in held and f not in KEY_FIELDS}
-        if rest:
-            view = await apply_changes(session, ctx, customer, rest, reason="manual")
-        else:
-            tags = (await repository.tags_of(session, [customer.id]))[customer.id]
-            view = masked_view(customer, tags, ctx)
-        return replace(view, change_request=request)
+    changes = dict(command.changes)
+    customer = await load_for_change(session, ctx, command.customer_id, command.expected_version)
+    if "grade" in changes:
+        access.ensure_can_set_grade(ctx.identity, customer.grade, changes["grade"])
+    held = change_requests.held_key_changes(customer, changes)
+    if not held:
+        return await apply_changes(session, ctx, customer, changes, reason="manual")
+    request = await change_requests.request_key_changes(
+        session, ctx, customer, held, reason=command.change_reason
+    )
+    # Key fields not held are unchanged values: leave them out so nothing is rewritten.
+    rest = {f: v for f, v in changes.items() if f not in held and f not in KEY_FIELDS}
+    if rest:
+        view = await apply_changes(session, ctx, customer, rest, reason="manual")
+    else:
+        tags = (await repository.tags_of(session, [customer.id]))[customer.id]
+        view = masked_view(customer, tags, ctx)
+    return replace(view, change_request=request)
 
 
 async def set_archived(
@@ -216,19 +190,18 @@ async def set_archived(
     expected_version: int | None,
 ) -> CustomerView:
     """Archive (soft-delete) or restore; archived customers leave the default lists."""
-    async with session.begin():
-        customer = await load_for_change(session, ctx, customer_id, expected_version)
-        if (customer.archived_at is not None) == archived:
-            state = "archived" if archived else "not archived"
-            raise Conflict(f"Customer {customer.code} is already {state}.", slug="no-change")
-        customer.archived_at = datetime.now(UTC) if archived else None
-        customer.updated_at = datetime.now(UTC)
-        session.add(customer)
-        await flush_versioned(session, customer.version)
-        tags = (await repository.tags_of(session, [customer.id]))[customer.id]
-        routing_key = ev.CUSTOMER_ARCHIVED if archived else ev.CUSTOMER_RESTORED
-        stage(session, ctx, routing_key, snapshot_of(customer, tags), customer.id)
-        return masked_view(customer, tags, ctx)
+    customer = await load_for_change(session, ctx, customer_id, expected_version)
+    if (customer.archived_at is not None) == archived:
+        state = "archived" if archived else "not archived"
+        raise Conflict(f"Customer {customer.code} is already {state}.", slug="no-change")
+    customer.archived_at = datetime.now(UTC) if archived else None
+    customer.updated_at = datetime.now(UTC)
+    session.add(customer)
+    await flush_versioned(session, customer.version)
+    tags = (await repository.tags_of(session, [customer.id]))[customer.id]
+    routing_key = ev.CUSTOMER_ARCHIVED if archived else ev.CUSTOMER_RESTORED
+    stage(session, ctx, routing_key, snapshot_of(customer, tags), customer.id)
+    return masked_view(customer, tags, ctx)
 
 
 def lifecycle_after_positive_feedback(current: str) -> str | None:

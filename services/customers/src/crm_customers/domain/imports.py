@@ -425,7 +425,11 @@ async def import_customers(
     dry_run: bool,
     validate: RowValidator,
 ) -> ImportOutcome:
-    """Check every row; unless ``dry_run``, create the valid ones, batch by batch."""
+    """Check every row; unless ``dry_run``, create the valid ones, batch by batch.
+
+    The one use case that commits by itself: an import is a job of many transactions, a batch
+    each, so a failure keeps the batches before it (and the report says where it stopped).
+    Its caller hands it a session with no transaction open (``JobSessionDep``)."""
     ensure_can_import(ctx)
     record = CustomerImport(
         file_name=file_name[:255],
@@ -588,18 +592,16 @@ async def list_imports(
     session: AsyncSession, ctx: RequestContext, *, page: int, page_size: int
 ) -> tuple[list[CustomerImport], int]:
     scope = _record_scope(ctx)
-    async with session.begin():
-        return await repo.list_imports(
-            session, created_by=scope, offset=(page - 1) * page_size, limit=page_size
-        )
+    return await repo.list_imports(
+        session, created_by=scope, offset=(page - 1) * page_size, limit=page_size
+    )
 
 
 async def get_import(
     session: AsyncSession, ctx: RequestContext, import_id: uuid.UUID
 ) -> CustomerImport:
     scope = _record_scope(ctx)
-    async with session.begin():
-        record = await repo.get_import(session, import_id)
+    record = await repo.get_import(session, import_id)
     if record is None or (scope is not None and record.created_by != scope):
         raise NotFound(f"No import {import_id}.")
     return record
