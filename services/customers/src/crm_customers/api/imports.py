@@ -23,6 +23,7 @@ from crm_customers.api.schemas import CustomerCreate
 from crm_customers.db.import_models import CustomerImport
 from crm_customers.db.search_spec import CustomerFilter, SortKey
 from crm_customers.domain import exports, imports
+from crm_customers.domain.commands import CreateCustomer
 from crm_customers.domain.import_files import HEADERS, ImportFileError, read_sheet
 from crm_platform.http.dependencies import JobSessionDep, SessionDep
 
@@ -92,10 +93,9 @@ class ImportPage(BaseModel):
     page_size: int
 
 
-def validate_row(body: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """A row goes through exactly the schema of ``POST /v1/customers``."""
-    customer = CustomerCreate.model_validate(body)
-    return customer.customer_fields(), [c.model_dump(mode="json") for c in customer.contacts]
+def validate_row(body: dict[str, Any]) -> CreateCustomer:
+    """A row goes through exactly the schema of ``POST /v1/customers``, into the same command."""
+    return CustomerCreate.model_validate(body).command()
 
 
 @router.post("/imports", response_model=ImportReport)
