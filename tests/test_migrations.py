@@ -28,7 +28,7 @@ def _significant(diff: object) -> bool:
 
 @pytest.mark.parametrize("service", list(SERVICES))
 async def test_migrations_match_the_models(service: str, database_factory) -> None:
-    module = __import__(f"{SERVICES[service]}.db.models", fromlist=["METADATA"])
+    module = __import__(f"{SERVICES[service]}.db.schema", fromlist=["METADATA"])
     url = await database_factory(
         f"drift_{service}", migrations=ROOT / "services" / service / "migrations"
     )

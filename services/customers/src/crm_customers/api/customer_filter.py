@@ -6,8 +6,8 @@ from typing import Annotated
 
 from fastapi import Query
 
+from crm_customers.db.search_spec import CustomerFilter
 from crm_customers.domain.enums import ActivityStatus, Grade, Lifecycle, ReviewStatus
-from crm_customers.domain.search import CustomerFilter
 
 
 async def customer_filter(  # async: FastAPI runs plain-def dependencies in a thread

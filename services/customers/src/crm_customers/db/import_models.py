@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, DateTime, Integer
 from sqlmodel import Field
 
-from crm_customers.db.models import CustomersModel
+from crm_customers.db.registry import CustomersModel
 
 _import_version = Column("version", Integer, nullable=False, default=1)
 
