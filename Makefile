@@ -40,8 +40,9 @@ test: ## ensure/install RabbitMQ + PostgreSQL, then run pytest (PYTEST_ARGS=...)
 	if [ $$rc -eq 5 ]; then echo "make test: FAILED: pytest collected no tests (exit 5)"; fi; \
 	exit $$rc
 
-lint: bootstrap ## ruff check + ruff format --check
-	@rc=0; $(UV) ruff check . || rc=1; $(UV) ruff format --check . || rc=1; exit $$rc
+lint: bootstrap ## ruff check + ruff format --check + import contracts (lint-imports)
+	@rc=0; $(UV) ruff check . || rc=1; $(UV) ruff format --check . || rc=1; \
+	$(UV) lint-imports --no-cache || rc=1; exit $$rc
 
 bench-events: bootstrap ## benchmark the event path (needs RabbitMQ + PostgreSQL)
 	@scripts/ensure_rabbitmq.sh && scripts/ensure_postgres.sh

@@ -54,7 +54,7 @@ from reporting import REPO_ROOT, git_revision, percentiles_ms, write_results
 
 from crm_customers.__main__ import MIGRATIONS_DIR
 from crm_customers.domain.codes import format_customer_code, sequence_scope
-from crm_customers.domain.search import normalize_name
+from crm_customers.domain.names import normalize_name
 from crm_customers.domain.validation import USCC_CHARSET, credit_code_check_char
 from crm_platform.identity import mint_internal_token
 from crm_platform.migrations import upgrade

@@ -31,7 +31,7 @@ def _significant(diff: object) -> bool:
 
 @pytest.mark.parametrize("service", list(SERVICES))
 async def test_migrations_match_the_models(service: str, database_factory) -> None:
-    module = __import__(f"{SERVICES[service]}.db.models", fromlist=["METADATA"])
+    module = __import__(f"{SERVICES[service]}.db.schema", fromlist=["METADATA"])
     url = await database_factory(
         f"drift_{service}", migrations=ROOT / "services" / service / "migrations"
     )
@@ -53,7 +53,7 @@ def test_every_datetime_column_reads_back_aware_utc(service: str) -> None:
     """A plain ``DateTime`` column reads back naive on SQLite (a list said
     ``2026-11-30T03:44:04.489832`` where the create had said ``…Z``): each must be
     ``UtcDateTime``."""
-    module = __import__(f"{SERVICES[service]}.db.models", fromlist=["METADATA"])
+    module = __import__(f"{SERVICES[service]}.db.schema", fromlist=["METADATA"])
     metadatas = module.METADATA if isinstance(module.METADATA, list) else [module.METADATA]
     columns = [c for m in metadatas for t in m.tables.values() for c in t.columns]
     naive = [

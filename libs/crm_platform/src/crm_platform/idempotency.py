@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import JSON, Column
 from sqlalchemy.exc import IntegrityError
@@ -17,9 +18,10 @@ from sqlmodel import Field, SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm_platform.db import UtcDateTime
-from crm_platform.http.problems import Problem
+from crm_platform.errors import BadRequest, Conflict, InvalidInput
 from crm_platform.integrity import is_unique_violation
 
+T = TypeVar("T")
 MAX_KEY_LENGTH = 200
 
 
@@ -34,8 +36,7 @@ class IdempotencyRecord(SQLModel, table=True):
     created_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
 
 
-class IdempotencyKeyReused(Problem):
-    status = 422
+class IdempotencyKeyReused(InvalidInput):
     slug = "idempotency-key-reused"
 
 
@@ -50,9 +51,8 @@ class IdempotencyClaim:
     @classmethod
     def of(cls, *, subject: str, key: str, method: str, path: str, body: Any) -> IdempotencyClaim:
         if not key or len(key) > MAX_KEY_LENGTH:
-            raise Problem(
+            raise BadRequest(
                 f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters.",
-                status=400,
                 slug="invalid-idempotency-key",
             )
         canonical = json.dumps(
@@ -91,9 +91,8 @@ async def claim_key(session: AsyncSession, claim: IdempotencyClaim) -> StoredRes
             raise
         stored = await find_stored_response(session, claim)
         if stored is None:  # the other request rolled back after all
-            raise Problem(
+            raise Conflict(
                 "A request with this Idempotency-Key is in progress; retry shortly.",
-                status=409,
                 slug="idempotency-key-in-progress",
             ) from None
         return stored
@@ -123,3 +122,25 @@ async def find_stored_response(
             "This Idempotency-Key was already used with a different request; use a new key."
         )
     return StoredResponse(record.status_code, record.body)
+
+
+async def run_once(
+    session: AsyncSession,
+    claim: IdempotencyClaim | None,
+    use_case: Callable[[], Awaitable[T]],
+    *,
+    status_code: int,
+    render: Callable[[T], dict[str, Any]],
+) -> T | StoredResponse:
+    """Run ``use_case`` once per claim, in the caller's transaction: the first request with
+    a key reserves it, runs, and stores its rendered answer before the commit; a repeat gets
+    that answer back (``StoredResponse``) without running anything. Without a claim, it just
+    runs. The use case knows nothing of keys (eShop's ``IdentifiedCommandHandler``)."""
+    if claim is None:
+        return await use_case()
+    stored = await claim_key(session, claim)
+    if stored is not None:
+        return stored
+    result = await use_case()
+    await complete_claim(session, claim, status_code, render(result))
+    return result

@@ -11,6 +11,18 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from crm_platform.errors import (
+    BadRequest,
+    Conflict,
+    DomainError,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    PreconditionRequired,
+    Unauthenticated,
+    Unavailable,
+    UnsupportedMedia,
+)
 from crm_platform.failures import is_infrastructure_error
 from crm_platform.integrity import Violation, refused_value, violation_of
 
@@ -38,54 +50,26 @@ _TITLES = {
 }
 
 
-class Problem(Exception):
-    """Raise from anywhere (domain included) to answer with a problem document."""
-
-    status: int = 400
-    slug: str = "bad-request"
-
-    def __init__(
-        self,
-        detail: str,
-        *,
-        status: int | None = None,
-        slug: str | None = None,
-        title: str | None = None,
-        **extensions: Any,
-    ) -> None:
-        super().__init__(detail)
-        self.detail = detail
-        if status is not None:
-            self.status = status
-        if slug is not None:
-            self.slug = slug
-        self.title = title or _TITLES.get(self.status, "Error")
-        self.extensions = extensions
+# Each kind of domain error's HTTP status; the most specific class in an error's MRO wins.
+STATUS_OF_ERROR: dict[type[DomainError], int] = {
+    DomainError: 400,
+    BadRequest: 400,
+    InvalidInput: 422,
+    Unauthenticated: 401,
+    Forbidden: 403,
+    NotFound: 404,
+    Conflict: 409,
+    UnsupportedMedia: 415,
+    PreconditionRequired: 428,
+    Unavailable: 503,
+}
 
 
-class NotFound(Problem):
-    status = 404
-    slug = "not-found"
-
-
-class Conflict(Problem):
-    status = 409
-    slug = "conflict"
-
-
-class Forbidden(Problem):
-    status = 403
-    slug = "forbidden"
-
-
-class Unauthorized(Problem):
-    status = 401
-    slug = "unauthorized"
-
-
-class ServiceUnavailable(Problem):
-    status = 503
-    slug = "service-unavailable"
+def status_of(error: DomainError) -> int:
+    for kind in type(error).__mro__:
+        if kind in STATUS_OF_ERROR:
+            return STATUS_OF_ERROR[kind]
+    return 400
 
 
 def problem_response(
@@ -176,15 +160,10 @@ def integrity_problem(violation: Violation, instance: str | None = None) -> JSON
 
 
 def install_problem_handlers(app: FastAPI) -> None:
-    @app.exception_handler(Problem)
-    async def _problem(request: Request, exc: Problem) -> JSONResponse:
+    @app.exception_handler(DomainError)
+    async def _refused(request: Request, exc: DomainError) -> JSONResponse:
         return problem_response(
-            exc.status,
-            exc.slug,
-            exc.detail,
-            title=exc.title,
-            instance=request.url.path,
-            **exc.extensions,
+            status_of(exc), exc.slug, exc.detail, instance=request.url.path, **exc.facts
         )
 
     @app.exception_handler(RequestValidationError)

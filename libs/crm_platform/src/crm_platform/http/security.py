@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from crm_platform.http.problems import Forbidden, Unauthorized
+from crm_platform.errors import Forbidden, Unauthenticated
 from crm_platform.identity import Identity, InternalTokenVerifier, InvalidToken
 
 _bearer = HTTPBearer(auto_error=False, description="Internal token minted by the gateway")
@@ -18,12 +18,14 @@ async def current_identity(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Identity:
     if credentials is None or credentials.scheme.lower() != "bearer":
-        raise Unauthorized("This service only answers calls carrying the gateway's internal token.")
+        raise Unauthenticated(
+            "This service only answers calls carrying the gateway's internal token."
+        )
     verifier: InternalTokenVerifier = request.app.state.token_verifier
     try:
         identity = verifier.verify(credentials.credentials)
     except InvalidToken as exc:
-        raise Unauthorized(f"The internal token is not valid: {exc}.") from exc
+        raise Unauthenticated(f"The internal token is not valid: {exc}.") from exc
     request.state.identity = identity
     return identity
 

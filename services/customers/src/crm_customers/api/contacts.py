@@ -30,13 +30,7 @@ async def list_contacts(
 async def create_contact(
     customer_id: uuid.UUID, body: ContactCreate, session: SessionDep, ctx: Context
 ) -> ContactOut:
-    contact = await contacts.create_contact(
-        session,
-        ctx,
-        customer_id,
-        body.model_dump(mode="json", exclude={"allow_duplicate"}),
-        allow_duplicate=body.allow_duplicate,
-    )
+    contact = await contacts.create_contact(session, ctx, body.command(customer_id))
     return ContactOut.of(contact)
 
 

@@ -5,8 +5,8 @@ from typing import Annotated
 
 from fastapi import Query
 
+from crm_customers.db.search_spec import CustomerFilter
 from crm_customers.domain.enums import ActivityStatus, Grade, Lifecycle, ReviewStatus
-from crm_customers.domain.search import CustomerFilter
 from crm_platform.http.moments import UtcMoment
 
 

@@ -16,12 +16,13 @@ from crm_customers.api.schemas import (
     CustomerPage,
     CustomerPatch,
 )
+from crm_customers.db.search_spec import CustomerFilter, SortKey
 from crm_customers.domain import customers
 from crm_customers.domain.change_requests import ChangeRequestView
-from crm_customers.domain.search import CustomerFilter, SortKey
+from crm_customers.domain.commands import UpdateCustomer
 from crm_platform.http.dependencies import SessionDep
 from crm_platform.http.idempotency import IdempotencyKey, claim_for, replay
-from crm_platform.idempotency import StoredResponse
+from crm_platform.idempotency import StoredResponse, run_once
 
 router = APIRouter(prefix="/v1/customers", tags=["customers"])
 
@@ -38,14 +39,11 @@ async def create_customer(
     request: Request,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
-    claim = claim_for(request, ctx.actor, idempotency_key, body)
-    result = await customers.create_customer(
+    result = await run_once(
         session,
-        ctx,
-        body.customer_fields(),
-        [c.model_dump(mode="json") for c in body.contacts],
-        allow_duplicate=body.allow_duplicate,
-        claim=claim,
+        claim_for(request, ctx.actor, idempotency_key, body),
+        lambda: customers.create_customer(session, ctx, body.command()),
+        status_code=status.HTTP_201_CREATED,
         render=lambda view: CustomerOut.of(view).model_dump(mode="json"),
     )
     if isinstance(result, StoredResponse):
@@ -109,14 +107,13 @@ async def update_customer(
     response: Response,
     if_match: IfMatch = None,
 ) -> CustomerOut | JSONResponse:
-    view = await customers.update_customer(
-        session,
-        ctx,
-        customer_id,
-        body.changes(),
+    command = UpdateCustomer(
+        customer_id=customer_id,
+        changes=body.changes(),
         expected_version=expected_version(body.version, if_match),
         change_reason=body.change_reason,
     )
+    view = await customers.update_customer(session, ctx, command)
     if view.change_request is not None:
         request = ChangeRequestView(view.change_request, view.customer)
         pending = PendingKeyChange(

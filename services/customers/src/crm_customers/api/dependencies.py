@@ -8,7 +8,7 @@ from fastapi import Depends, Header, Request
 from crm_customers.domain.context import RequestContext
 from crm_customers.settings import CustomersSettings
 from crm_platform.crypto import FieldCipher
-from crm_platform.http.problems import Problem
+from crm_platform.errors import BadRequest, PreconditionRequired
 from crm_platform.http.security import CurrentIdentity
 
 
@@ -35,9 +35,8 @@ def expected_version(body_version: int | None, if_match: str | None) -> int:
         tag = if_match.strip().removeprefix("W/").strip('"')
         if tag.isdigit():
             return int(tag)
-        raise Problem('If-Match must hold the record\'s version, e.g. "3".', slug="bad-if-match")
-    raise Problem(
+        raise BadRequest('If-Match must hold the record\'s version, e.g. "3".', slug="bad-if-match")
+    raise PreconditionRequired(
         "Send the version you read (body field 'version' or If-Match) so no change is lost.",
-        status=428,
         slug="version-required",
     )

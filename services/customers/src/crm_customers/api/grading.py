@@ -22,7 +22,7 @@ from crm_customers.domain.enums import Grade, Recommendation
 from crm_platform.http.dependencies import SessionDep
 from crm_platform.http.idempotency import IdempotencyKey, claim_for, replay
 from crm_platform.http.patch import Clearable, PatchBody
-from crm_platform.idempotency import StoredResponse
+from crm_platform.idempotency import StoredResponse, run_once
 
 router = APIRouter(tags=["grading"])
 
@@ -277,13 +277,11 @@ async def evaluate_customer(
     request: Request,
     idempotency_key: IdempotencyKey = None,
 ) -> EvaluationOut | JSONResponse:
-    claim = claim_for(request, ctx.actor, idempotency_key, body)
-    result = await grading.evaluate_customer(
+    result = await run_once(
         session,
-        ctx,
-        customer_id,
-        body.form(),
-        claim=claim,
+        claim_for(request, ctx.actor, idempotency_key, body),
+        lambda: grading.evaluate_customer(session, ctx, customer_id, body.form()),
+        status_code=status.HTTP_201_CREATED,
         render=lambda view: EvaluationOut.of(view).model_dump(mode="json"),
     )
     if isinstance(result, StoredResponse):

@@ -21,10 +21,11 @@ from crm_customers.api.customer_filter import customer_filter
 from crm_customers.api.dependencies import Context
 from crm_customers.api.schemas import CustomerCreate
 from crm_customers.db.import_models import CustomerImport
+from crm_customers.db.search_spec import CustomerFilter, SortKey
 from crm_customers.domain import exports, imports
+from crm_customers.domain.commands import CreateCustomer
 from crm_customers.domain.import_files import HEADERS, ImportFileError, read_sheet
-from crm_customers.domain.search import CustomerFilter, SortKey
-from crm_platform.http.dependencies import SessionDep
+from crm_platform.http.dependencies import JobSessionDep, SessionDep
 
 router = APIRouter(prefix="/v1/customers", tags=["customer import and export"])
 
@@ -92,15 +93,14 @@ class ImportPage(BaseModel):
     page_size: int
 
 
-def validate_row(body: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """A row goes through exactly the schema of ``POST /v1/customers``."""
-    customer = CustomerCreate.model_validate(body)
-    return customer.customer_fields(), [c.model_dump(mode="json") for c in customer.contacts]
+def validate_row(body: dict[str, Any]) -> CreateCustomer:
+    """A row goes through exactly the schema of ``POST /v1/customers``, into the same command."""
+    return CustomerCreate.model_validate(body).command()
 
 
 @router.post("/imports", response_model=ImportReport)
 async def import_customers(
-    session: SessionDep,
+    session: JobSessionDep,
     ctx: Context,
     response: Response,
     file: Annotated[UploadFile, File(description="CSV (UTF-8 or GB18030) or XLSX")],
@@ -205,7 +205,7 @@ def _attachment(ascii_name: str, zh_name: str, extension: str) -> dict[str, str]
 
 @router.get("/export", response_class=Response)
 async def export_customers(
-    session: SessionDep,
+    session: JobSessionDep,
     ctx: Context,
     flt: Annotated[CustomerFilter, Depends(customer_filter)],
     format: ExportFormat = ExportFormat.XLSX,

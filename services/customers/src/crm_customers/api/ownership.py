@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 from crm_customers.api.dependencies import Context
 from crm_customers.api.schemas import CustomerOut
 from crm_customers.domain import customer_merge, owner_transfer
+from crm_customers.domain.commands import TransferOwner
 from crm_platform.http.dependencies import SessionDep
 
 router = APIRouter(prefix="/v1/customers", tags=["ownership"])
@@ -67,14 +68,13 @@ class MergeOut(BaseModel):
 async def transfer_customers(body: TransferIn, session: SessionDep, ctx: Context) -> TransferOut:
     """Move customers to another owner in one transaction (all or nothing). Managers and admins
     move anyone's; a sales rep only their own (another's customer: 404, nothing moves)."""
-    result = await owner_transfer.transfer_owner(
-        session,
-        ctx,
+    command = TransferOwner(
         to_owner_id=body.to_owner_id,
-        customer_ids=body.customer_ids,
+        customer_ids=tuple(body.customer_ids) if body.customer_ids is not None else None,
         from_owner_id=body.from_owner_id,
         reason=body.reason,
     )
+    result = await owner_transfer.transfer_owner(session, ctx, command)
     return TransferOut(
         transfer_id=result.transfer.id,
         from_owner_id=result.transfer.from_owner_id,

@@ -11,9 +11,9 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from crm_customers.api.dependencies import Context
 from crm_customers.api.schemas import CustomerOut, CustomerPage
+from crm_customers.db.search_spec import CustomerFilter, SortKey
 from crm_customers.domain import quarterly_review
 from crm_customers.domain.enums import ActivityStatus, Grade, Lifecycle
-from crm_customers.domain.search import CustomerFilter, SortKey
 from crm_platform.http.dependencies import SessionDep
 
 router = APIRouter(prefix="/v1/customers", tags=["quarterly review"])

@@ -15,6 +15,7 @@ from pydantic import (
     model_validator,
 )
 
+from crm_customers.domain.commands import AddContact, CreateCustomer, NewContact
 from crm_customers.domain.enums import ActivityStatus, CustomerKind, Grade, LeadSource, Lifecycle
 from crm_customers.domain.validation import (
     credit_code_error,
@@ -91,9 +92,20 @@ class ContactIn(Strict):
     is_primary: bool = False
     marketing_opt_out: OptOuts | None = None
 
+    def new_contact(self) -> NewContact:
+        values = self.model_dump(mode="json", include=set(ContactIn.model_fields))
+        return NewContact(**values)
+
 
 class ContactCreate(ContactIn):
     allow_duplicate: bool = Field(default=False, description="Create despite a shared mobile")
+
+    def command(self, customer_id: uuid.UUID) -> AddContact:
+        return AddContact(
+            customer_id=customer_id,
+            contact=self.new_contact(),
+            allow_duplicate=self.allow_duplicate,
+        )
 
 
 class ContactPatch(PatchBody):
@@ -183,10 +195,14 @@ class CustomerCreate(_CustomerFields):
             raise ValueError("referred_by needs source 'referral'")
         return self
 
-    def customer_fields(self) -> dict[str, Any]:
-        return self.model_dump(mode="json", exclude={"contacts", "allow_duplicate"}) | {
-            "referred_by": self.referred_by
-        }
+    def command(self) -> CreateCustomer:
+        values = self.model_dump(mode="json", exclude={"contacts", "tags", "referred_by"})
+        return CreateCustomer(
+            **values,
+            tags=tuple(self.tags),
+            referred_by=self.referred_by,
+            contacts=tuple(contact.new_contact() for contact in self.contacts),
+        )
 
 
 class CustomerPatch(PatchBody, _CustomerFields):

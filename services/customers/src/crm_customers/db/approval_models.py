@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, Index, Integer, text
 from sqlmodel import Field
 
-from crm_customers.db.models import Customer, CustomersModel
+from crm_customers.db.registry import CustomersModel
 from crm_platform.db import UtcDateTime
 
 
@@ -84,14 +84,3 @@ class OwnerTransfer(CustomersModel, table=True):
     customer_count: int
     transferred_by: str = Field(max_length=64)
     created_at: datetime = _timestamp()
-
-
-# Managers work through the review queue at a million customers: index only the few rows
-# not approved (pending or rejected), so the filter stays cheap and the index stays small.
-Index(
-    "ix_customer_review_open",
-    Customer.review_status,
-    Customer.created_at,
-    postgresql_where=text("review_status <> 'approved'"),
-    sqlite_where=text("review_status <> 'approved'"),
-)

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, Numeric, String, Uuid
 from sqlmodel import Field
 
-from crm_customers.db.models import CustomersModel
+from crm_customers.db.registry import CustomersModel
 from crm_platform.db import UtcDateTime
 
 SCORE = Numeric(8, 2)

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, Integer
 from sqlmodel import Field
 
-from crm_customers.db.models import CustomersModel
+from crm_customers.db.registry import CustomersModel
 from crm_platform.db import UtcDateTime
 
 _import_version = Column("version", Integer, nullable=False, default=1)

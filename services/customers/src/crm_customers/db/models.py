@@ -1,28 +1,15 @@
-"""Tables owned by the customers service (plus the platform's outbox, inbox, idempotency)."""
+"""The customers service's core tables: customers, contacts, tags, industries, code serials.
+Feature tables live in ``approval_models``, ``grading_models`` and ``import_models``."""
 
 import uuid
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, Column, Index, Integer, String, text
-from sqlalchemy.orm import registry
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
-from crm_platform.db import UtcDateTime, platform_tables
-from crm_platform.events.inbox import InboxMessage
-from crm_platform.events.outbox import OutboxMessage
-from crm_platform.idempotency import IdempotencyRecord
-
-
-class CustomersModel(SQLModel, registry=registry()):
-    """Base of this service's tables: its own metadata, never shared with another service."""
-
-
-METADATA = [
-    platform_tables(OutboxMessage, InboxMessage, IdempotencyRecord),
-    CustomersModel.metadata,
-]
-"""The schema migrations manage: the platform's tables plus this service's."""
+from crm_customers.db.registry import CustomersModel
+from crm_platform.db import UtcDateTime
 
 
 def _timestamp(*, nullable: bool = False, index: bool = False) -> Any:
@@ -61,6 +48,15 @@ class Customer(CustomersModel, table=True):
             unique=True,
             postgresql_where=text("credit_code IS NOT NULL"),
             sqlite_where=text("credit_code IS NOT NULL"),
+        ),
+        # Managers work through the review queue at a million customers: index only the few
+        # rows not approved (pending or rejected), so the filter stays cheap and small.
+        Index(
+            "ix_customer_review_open",
+            "review_status",
+            "created_at",
+            postgresql_where=text("review_status <> 'approved'"),
+            sqlite_where=text("review_status <> 'approved'"),
         ),
     )
     __mapper_args__ = {"version_id_col": _customer_version}
@@ -156,11 +152,3 @@ class CodeSequence(CustomersModel, table=True):
 
     scope: str = Field(primary_key=True, max_length=64)
     last_serial: int = 0
-
-
-# Feature tables register on CustomersModel's metadata when imported; last, as they import it.
-from crm_customers.db import (  # noqa: E402
-    approval_models,  # noqa: F401
-    grading_models,  # noqa: F401
-    import_models,  # noqa: F401
-)

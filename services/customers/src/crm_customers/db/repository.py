@@ -10,8 +10,8 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm_customers.db.models import Contact, Customer, CustomerTag, Industry, Tag
+from crm_customers.db.search_spec import CustomerFilter, SortKey, escape_like
 from crm_customers.db.search_sql import estimated_rows, name_contains
-from crm_customers.domain.search import CustomerFilter, SortKey, escape_like
 
 
 def _dialect(session: AsyncSession) -> str:

@@ -23,7 +23,7 @@ from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm_customers.db.models import Customer
-from crm_customers.domain.search import escape_like
+from crm_customers.db.search_spec import escape_like
 
 BIGRAM_TERM_LENGTH = 2
 

@@ -1,6 +1,6 @@
 """Who may see and change which customers (SPEC §5 roles), decided from the internal token."""
 
-from crm_platform.http.problems import Forbidden, NotFound
+from crm_platform.errors import Forbidden, NotFound
 from crm_platform.identity import SYSTEM_ROLE, Identity
 
 ADMIN = "admin"

@@ -11,7 +11,7 @@ from crm_customers.db import repository
 from crm_customers.db.models import Industry, Tag
 from crm_customers.domain import access
 from crm_customers.domain.context import RequestContext
-from crm_platform.http.problems import Conflict, NotFound
+from crm_platform.errors import Conflict, NotFound
 from crm_platform.integrity import is_unique_violation
 
 
@@ -29,11 +29,10 @@ async def create_industry(
     session: AsyncSession, ctx: RequestContext, fields: dict[str, Any]
 ) -> Industry:
     access.ensure_settings_admin(ctx.identity)
-    async with session.begin():
-        if await repository.get_industry(session, fields["code"]) is not None:
-            raise Conflict(f"Industry {fields['code']} already exists.", slug="duplicate-industry")
-        industry = Industry(**fields)
-        session.add(industry)
+    if await repository.get_industry(session, fields["code"]) is not None:
+        raise Conflict(f"Industry {fields['code']} already exists.", slug="duplicate-industry")
+    industry = Industry(**fields)
+    session.add(industry)
     return industry
 
 
@@ -41,22 +40,21 @@ async def update_industry(
     session: AsyncSession, ctx: RequestContext, code: str, changes: dict[str, Any]
 ) -> Industry:
     access.ensure_settings_admin(ctx.identity)
-    async with session.begin():
-        industry = await repository.get_industry(session, code)
-        if industry is None:
-            raise NotFound(f"No industry {code}.")
-        for field, value in changes.items():
-            setattr(industry, field, value)
-        session.add(industry)
+    industry = await repository.get_industry(session, code)
+    if industry is None:
+        raise NotFound(f"No industry {code}.")
+    for field, value in changes.items():
+        setattr(industry, field, value)
+    session.add(industry)
     return industry
 
 
 async def create_tag(session: AsyncSession, ctx: RequestContext, fields: dict[str, Any]) -> Tag:
     access.ensure_settings_admin(ctx.identity)
     try:
-        async with session.begin():
-            tag = Tag(**fields, created_at=datetime.now(UTC))
-            session.add(tag)
+        tag = Tag(**fields, created_at=datetime.now(UTC))
+        session.add(tag)
+        await session.flush()  # the unique name is checked here, inside the caller's transaction
     except IntegrityError as exc:
         if is_unique_violation(exc, "tag", "name"):
             raise _duplicate_tag(fields["name"]) from None
@@ -68,14 +66,14 @@ async def update_tag(
     session: AsyncSession, ctx: RequestContext, tag_id: uuid.UUID, changes: dict[str, Any]
 ) -> Tag:
     access.ensure_settings_admin(ctx.identity)
+    tag = await session.get(Tag, tag_id)
+    if tag is None:
+        raise NotFound(f"No tag {tag_id}.")
     try:
-        async with session.begin():
-            tag = await session.get(Tag, tag_id)
-            if tag is None:
-                raise NotFound(f"No tag {tag_id}.")
-            for field, value in changes.items():
-                setattr(tag, field, value)
-            session.add(tag)
+        for field, value in changes.items():
+            setattr(tag, field, value)
+        session.add(tag)
+        await session.flush()  # the unique name is checked here, inside the caller's transaction
     except IntegrityError as exc:
         if is_unique_violation(exc, "tag", "name"):
             raise _duplicate_tag(changes["name"]) from None

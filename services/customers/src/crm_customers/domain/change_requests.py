@@ -14,21 +14,19 @@ from crm_customers.db.approval_models import ChangeRequest
 from crm_customers.db.models import Customer
 from crm_customers.domain import access
 from crm_customers.domain.context import RequestContext
-from crm_customers.domain.customers import (
+from crm_customers.domain.enums import Lifecycle
+from crm_customers.domain.records import (
     ID_NUMBER_CONTEXT,
     KEY_FIELDS,
-    InvalidField,
-    StaleVersion,
-    _check_kind_fields,
     apply_changes,
     check_hard_duplicates,
+    check_kind_fields,
     load_visible,
     stage,
 )
-from crm_customers.domain.enums import Lifecycle
 from crm_customers.domain.validation import mask_id_number
 from crm_customers.events import published as ev
-from crm_platform.http.problems import Conflict, Forbidden, NotFound
+from crm_platform.errors import Conflict, Forbidden, InvalidField, NotFound, StaleVersion
 
 KIND_DEPENDENT_FIELDS = ("credit_code", "registered_address", "id_number")
 """Fields whose validity depends on the kind: they wait with a change of kind."""
@@ -123,7 +121,7 @@ async def request_key_changes(
             "cannot wait in a change request; set it once the change of kind is approved",
         )
     id_number = held.get("id_number", ...)
-    _check_kind_fields(held.get("kind", customer.kind), customer, held, id_number)
+    check_kind_fields(held.get("kind", customer.kind), customer, held, id_number)
     await check_hard_duplicates(
         session, credit_code=held.get("credit_code"), id_number_index=None, exclude=customer.id
     )
@@ -235,9 +233,8 @@ async def _close(
 async def get_change_request(
     session: AsyncSession, ctx: RequestContext, request_id: uuid.UUID
 ) -> ChangeRequestView:
-    async with session.begin():
-        request, customer = await _load_request(session, ctx, request_id, for_update=False)
-        return ChangeRequestView(request, customer)
+    request, customer = await _load_request(session, ctx, request_id, for_update=False)
+    return ChangeRequestView(request, customer)
 
 
 async def list_change_requests(
@@ -250,16 +247,15 @@ async def list_change_requests(
     page: int,
     page_size: int,
 ) -> tuple[list[ChangeRequestView], int]:
-    async with session.begin():
-        rows, total = await approval_repository.search_change_requests(
-            session,
-            visible_owner=access.owner_scope(ctx.identity),
-            statuses=statuses,
-            customer_id=customer_id,
-            requested_by=requested_by,
-            offset=(page - 1) * page_size,
-            limit=page_size,
-        )
+    rows, total = await approval_repository.search_change_requests(
+        session,
+        visible_owner=access.owner_scope(ctx.identity),
+        statuses=statuses,
+        customer_id=customer_id,
+        requested_by=requested_by,
+        offset=(page - 1) * page_size,
+        limit=page_size,
+    )
     return [ChangeRequestView(request, customer) for request, customer in rows], total
 
 
@@ -272,26 +268,25 @@ async def approve(
     expected_version: int | None,
 ) -> ChangeRequestView:
     """Apply the held changes to the customer as it is now (re-validated); one transaction."""
-    async with session.begin():
-        request, customer = await _load_for_decision(session, ctx, request_id, expected_version)
-        if customer.archived_at is not None:
-            raise Conflict(
-                f"Customer {customer.code} is archived; restore it first or reject the request.",
-                slug="customer-archived",
-            )
-        _ensure_still_current(ctx, request, customer)
-        await apply_changes(
-            session, ctx, customer, dict(request.changes), reason="change_request_approved"
+    request, customer = await _load_for_decision(session, ctx, request_id, expected_version)
+    if customer.archived_at is not None:
+        raise Conflict(
+            f"Customer {customer.code} is archived; restore it first or reject the request.",
+            slug="customer-archived",
         )
-        return await _close(
-            session,
-            ctx,
-            request,
-            customer,
-            ChangeRequestStatus.APPROVED,
-            reason,
-            ev.CHANGE_REQUEST_APPROVED,
-        )
+    _ensure_still_current(ctx, request, customer)
+    await apply_changes(
+        session, ctx, customer, dict(request.changes), reason="change_request_approved"
+    )
+    return await _close(
+        session,
+        ctx,
+        request,
+        customer,
+        ChangeRequestStatus.APPROVED,
+        reason,
+        ev.CHANGE_REQUEST_APPROVED,
+    )
 
 
 async def reject(
@@ -303,17 +298,16 @@ async def reject(
     expected_version: int | None,
 ) -> ChangeRequestView:
     """Close the request with the reason kept; the customer stays as it is."""
-    async with session.begin():
-        request, customer = await _load_for_decision(session, ctx, request_id, expected_version)
-        return await _close(
-            session,
-            ctx,
-            request,
-            customer,
-            ChangeRequestStatus.REJECTED,
-            reason,
-            ev.CHANGE_REQUEST_REJECTED,
-        )
+    request, customer = await _load_for_decision(session, ctx, request_id, expected_version)
+    return await _close(
+        session,
+        ctx,
+        request,
+        customer,
+        ChangeRequestStatus.REJECTED,
+        reason,
+        ev.CHANGE_REQUEST_REJECTED,
+    )
 
 
 async def withdraw(
@@ -324,17 +318,16 @@ async def withdraw(
     expected_version: int | None,
 ) -> ChangeRequestView:
     """The requester takes the request back (e.g. to ask for something else)."""
-    async with session.begin():
-        request, customer = await _load_request(session, ctx, request_id, for_update=True)
-        if request.requested_by != ctx.actor:
-            raise Forbidden("Only the person who requested a change may withdraw it.")
-        _ensure_pending(request, expected_version)
-        return await _close(
-            session,
-            ctx,
-            request,
-            customer,
-            ChangeRequestStatus.WITHDRAWN,
-            None,
-            ev.CHANGE_REQUEST_WITHDRAWN,
-        )
+    request, customer = await _load_request(session, ctx, request_id, for_update=True)
+    if request.requested_by != ctx.actor:
+        raise Forbidden("Only the person who requested a change may withdraw it.")
+    _ensure_pending(request, expected_version)
+    return await _close(
+        session,
+        ctx,
+        request,
+        customer,
+        ChangeRequestStatus.WITHDRAWN,
+        None,
+        ev.CHANGE_REQUEST_WITHDRAWN,
+    )

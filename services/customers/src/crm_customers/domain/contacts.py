@@ -1,6 +1,7 @@
 """Use cases on contacts: many per customer, exactly one primary, per-channel consent."""
 
 import uuid
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -9,8 +10,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from crm_customers.db import repository
 from crm_customers.db.models import Contact, Customer
 from crm_customers.domain import access
+from crm_customers.domain.commands import AddContact, NewContact
 from crm_customers.domain.context import RequestContext
-from crm_customers.domain.customers import (
+from crm_customers.domain.records import (
     ensure_version,
     find_soft_duplicates,
     flush_versioned,
@@ -20,7 +22,7 @@ from crm_customers.domain.customers import (
     stage,
 )
 from crm_customers.events import published as ev
-from crm_platform.http.problems import NotFound
+from crm_platform.errors import NotFound
 
 OPT_OUT_FIELDS = {"email": "opt_out_email", "sms": "opt_out_sms", "wechat": "opt_out_wechat"}
 
@@ -46,7 +48,7 @@ def contact_snapshot(
     )
 
 
-def _apply_opt_outs(contact: Contact, opt_outs: dict[str, bool] | None) -> None:
+def _apply_opt_outs(contact: Contact, opt_outs: Mapping[str, bool] | None) -> None:
     for channel, value in (opt_outs or {}).items():
         setattr(contact, OPT_OUT_FIELDS[channel], bool(value))
 
@@ -66,19 +68,17 @@ async def _make_sole_primary(
 
 
 async def add_contacts(
-    session: AsyncSession, ctx: RequestContext, customer: Customer, contacts: list[dict[str, Any]]
+    session: AsyncSession, ctx: RequestContext, customer: Customer, contacts: Sequence[NewContact]
 ) -> list[Contact]:
-    """Inside the caller's transaction; the first contact of a customer becomes primary."""
+    """The first contact of a customer becomes primary."""
     if not contacts:
         return []
     existing = await repository.contacts_of(session, customer.id)
     created: list[Contact] = []
     now = datetime.now(UTC)
-    for fields in contacts:
-        fields = dict(fields)
-        opt_outs = fields.pop("marketing_opt_out", None)
-        contact = Contact(customer_id=customer.id, created_at=now, updated_at=now, **fields)
-        _apply_opt_outs(contact, opt_outs)
+    for new in contacts:
+        contact = Contact(customer_id=customer.id, created_at=now, updated_at=now, **new.columns())
+        _apply_opt_outs(contact, new.marketing_opt_out)
         if not existing and not created:
             contact.is_primary = True
         session.add(contact)
@@ -96,31 +96,25 @@ async def add_contacts(
 
 
 async def create_contact(
-    session: AsyncSession,
-    ctx: RequestContext,
-    customer_id: uuid.UUID,
-    fields: dict[str, Any],
-    *,
-    allow_duplicate: bool,
+    session: AsyncSession, ctx: RequestContext, command: AddContact
 ) -> Contact:
-    async with session.begin():
-        customer = await load_for_change(session, ctx, customer_id)
-        if fields.get("mobile") and not allow_duplicate:
-            raise_if_soft_duplicates(
-                await find_soft_duplicates(
-                    session, ctx, name=None, mobiles=[fields["mobile"]], exclude=customer.id
-                )
+    customer = await load_for_change(session, ctx, command.customer_id)
+    mobile = command.contact.mobile
+    if mobile and not command.allow_duplicate:
+        raise_if_soft_duplicates(
+            await find_soft_duplicates(
+                session, ctx, name=None, mobiles=[mobile], exclude=customer.id
             )
-        [contact] = await add_contacts(session, ctx, customer, [fields])
+        )
+    [contact] = await add_contacts(session, ctx, customer, [command.contact])
     return contact
 
 
 async def list_contacts(
     session: AsyncSession, ctx: RequestContext, customer_id: uuid.UUID, *, include_archived: bool
 ) -> list[Contact]:
-    async with session.begin():
-        await load_visible(session, ctx, customer_id)
-        return await repository.contacts_of(session, customer_id, include_archived=include_archived)
+    await load_visible(session, ctx, customer_id)
+    return await repository.contacts_of(session, customer_id, include_archived=include_archived)
 
 
 async def _load_contact(
@@ -143,49 +137,45 @@ async def update_contact(
     expected_version: int,
 ) -> Contact:
     changes = dict(changes)
-    async with session.begin():
-        customer, contact = await _load_contact(session, ctx, customer_id, contact_id)
-        access.ensure_can_write(ctx.identity, customer.owner_id, customer_id)
-        ensure_version(contact, expected_version)
-        opt_outs = changes.pop("marketing_opt_out", None)
-        for field, value in changes.items():
-            setattr(contact, field, value)
-        _apply_opt_outs(contact, opt_outs)
-        contact.updated_at = datetime.now(UTC)
-        session.add(contact)
-        changed = (
-            await _make_sole_primary(session, customer.id, contact) if contact.is_primary else []
-        )
-        await flush_versioned(session, expected_version)
-        for other in changed:
-            stage(session, ctx, ev.CONTACT_CHANGED, contact_snapshot(other, "updated"), other.id)
-        stage(session, ctx, ev.CONTACT_CHANGED, contact_snapshot(contact, "updated"), contact.id)
+    customer, contact = await _load_contact(session, ctx, customer_id, contact_id)
+    access.ensure_can_write(ctx.identity, customer.owner_id, customer_id)
+    ensure_version(contact, expected_version)
+    opt_outs = changes.pop("marketing_opt_out", None)
+    for field, value in changes.items():
+        setattr(contact, field, value)
+    _apply_opt_outs(contact, opt_outs)
+    contact.updated_at = datetime.now(UTC)
+    session.add(contact)
+    changed = await _make_sole_primary(session, customer.id, contact) if contact.is_primary else []
+    await flush_versioned(session, expected_version)
+    for other in changed:
+        stage(session, ctx, ev.CONTACT_CHANGED, contact_snapshot(other, "updated"), other.id)
+    stage(session, ctx, ev.CONTACT_CHANGED, contact_snapshot(contact, "updated"), contact.id)
     return contact
 
 
 async def archive_contact(
     session: AsyncSession, ctx: RequestContext, customer_id: uuid.UUID, contact_id: uuid.UUID
 ) -> None:
-    async with session.begin():
-        customer, contact = await _load_contact(session, ctx, customer_id, contact_id)
-        access.ensure_can_write(ctx.identity, customer.owner_id, customer_id)
-        if contact.archived_at is not None:
-            return
-        contact.archived_at = datetime.now(UTC)
-        was_primary, contact.is_primary = contact.is_primary, False
-        session.add(contact)
-        await session.flush()
-        stage(session, ctx, ev.CONTACT_CHANGED, contact_snapshot(contact, "archived"), contact.id)
-        if was_primary:
-            remaining = await repository.contacts_of(session, customer.id)
-            if remaining:
-                remaining[0].is_primary = True
-                session.add(remaining[0])
-                await session.flush()
-                stage(
-                    session,
-                    ctx,
-                    ev.CONTACT_CHANGED,
-                    contact_snapshot(remaining[0], "updated"),
-                    remaining[0].id,
-                )
+    customer, contact = await _load_contact(session, ctx, customer_id, contact_id)
+    access.ensure_can_write(ctx.identity, customer.owner_id, customer_id)
+    if contact.archived_at is not None:
+        return
+    contact.archived_at = datetime.now(UTC)
+    was_primary, contact.is_primary = contact.is_primary, False
+    session.add(contact)
+    await session.flush()
+    stage(session, ctx, ev.CONTACT_CHANGED, contact_snapshot(contact, "archived"), contact.id)
+    if was_primary:
+        remaining = await repository.contacts_of(session, customer.id)
+        if remaining:
+            remaining[0].is_primary = True
+            session.add(remaining[0])
+            await session.flush()
+            stage(
+                session,
+                ctx,
+                ev.CONTACT_CHANGED,
+                contact_snapshot(remaining[0], "updated"),
+                remaining[0].id,
+            )

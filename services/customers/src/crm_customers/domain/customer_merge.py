@@ -17,18 +17,17 @@ from crm_customers.db.models import Customer
 from crm_customers.domain import access
 from crm_customers.domain.contacts import contact_snapshot
 from crm_customers.domain.context import RequestContext
-from crm_customers.domain.customers import (
+from crm_customers.domain.records import (
     CustomerView,
-    InvalidField,
-    _masked_view,
     ensure_version,
     flush_versioned,
     load_visible,
+    masked_view,
     snapshot_of,
     stage,
 )
 from crm_customers.events import published as ev
-from crm_platform.http.problems import Conflict
+from crm_platform.errors import Conflict, InvalidField
 
 
 @dataclass(frozen=True)
@@ -76,73 +75,70 @@ async def merge_customers(
     if target_id == source_id:
         raise InvalidField("source_id", "must be another customer than the one merged into")
     now = datetime.now(UTC)
-    async with session.begin():
-        locked = {}
-        for customer_id in sorted((target_id, source_id)):  # fixed order: no deadlock
-            locked[customer_id] = await load_visible(session, ctx, customer_id, for_update=True)
-        target, source = locked[target_id], locked[source_id]
-        access.ensure_can_write(ctx.identity, target.owner_id, target_id)
-        access.ensure_can_write(ctx.identity, source.owner_id, source_id)
-        if expected_version is not None:
-            ensure_version(target, expected_version)
-        if source_version is not None:
-            ensure_version(source, source_version)
-        _ensure_mergeable(target, source)
-        pending = await approval_repository.pending_change_request(session, source.id)
-        if pending is not None:
-            raise Conflict(
-                f"Customer {source.code} has a pending change request; decide or withdraw it "
-                "before merging.",
-                slug="change-request-pending",
-                change_request={"id": str(pending.id)},
-            )
-
-        target_contacts = await repository.contacts_of(session, target.id)
-        has_primary = any(c.is_primary for c in target_contacts)
-        moved = await approval_repository.contacts_of_for_update(session, source.id)
-        for contact in moved:
-            contact.customer_id = target.id
-            if contact.is_primary and has_primary:
-                contact.is_primary = False
-            has_primary = has_primary or contact.is_primary
-            contact.updated_at = now
-            session.add(contact)
-
-        tags = await repository.tags_of(session, [target.id, source.id])
-        united = list(dict.fromkeys(tags[target.id] + tags[source.id]))
-        if united != tags[target.id]:
-            found = await repository.tags_by_name(session, united)
-            await repository.set_customer_tags(session, target.id, [found[n] for n in united])
-            await session.flush()
-            united = (await repository.tags_of(session, [target.id]))[target.id]  # in list order
-
-        if target.referred_by == source.id:
-            target.referred_by = None
-        source.archived_at = now
-        source.merged_into = target.id
-        source.updated_at = now
-        target.updated_at = now
-        session.add_all([source, target])
-        await flush_versioned(session, target.version)
-        await approval_repository.repoint_referrals(session, source.id, target.id, now)
-
-        for contact in moved:
-            stage(
-                session, ctx, ev.CONTACT_CHANGED, contact_snapshot(contact, "updated"), contact.id
-            )
-        stage(session, ctx, ev.CUSTOMER_ARCHIVED, snapshot_of(source, tags[source.id]), source.id)
-        target_snapshot = snapshot_of(target, united)
-        stage(session, ctx, ev.CUSTOMER_UPDATED, target_snapshot, target.id)
-        stage(
-            session,
-            ctx,
-            ev.CUSTOMER_MERGED,
-            ev.CustomerMerged(
-                customer=target_snapshot,
-                source_id=str(source.id),
-                source_code=source.code,
-                moved_contact_ids=[str(c.id) for c in moved],
-            ),
-            target.id,
+    locked = {}
+    for customer_id in sorted((target_id, source_id)):  # fixed order: no deadlock
+        locked[customer_id] = await load_visible(session, ctx, customer_id, for_update=True)
+    target, source = locked[target_id], locked[source_id]
+    access.ensure_can_write(ctx.identity, target.owner_id, target_id)
+    access.ensure_can_write(ctx.identity, source.owner_id, source_id)
+    if expected_version is not None:
+        ensure_version(target, expected_version)
+    if source_version is not None:
+        ensure_version(source, source_version)
+    _ensure_mergeable(target, source)
+    pending = await approval_repository.pending_change_request(session, source.id)
+    if pending is not None:
+        raise Conflict(
+            f"Customer {source.code} has a pending change request; decide or withdraw it "
+            "before merging.",
+            slug="change-request-pending",
+            change_request={"id": str(pending.id)},
         )
-        return MergeResult(_masked_view(target, united, ctx), source, [c.id for c in moved])
+
+    target_contacts = await repository.contacts_of(session, target.id)
+    has_primary = any(c.is_primary for c in target_contacts)
+    moved = await approval_repository.contacts_of_for_update(session, source.id)
+    for contact in moved:
+        contact.customer_id = target.id
+        if contact.is_primary and has_primary:
+            contact.is_primary = False
+        has_primary = has_primary or contact.is_primary
+        contact.updated_at = now
+        session.add(contact)
+
+    tags = await repository.tags_of(session, [target.id, source.id])
+    united = list(dict.fromkeys(tags[target.id] + tags[source.id]))
+    if united != tags[target.id]:
+        found = await repository.tags_by_name(session, united)
+        await repository.set_customer_tags(session, target.id, [found[n] for n in united])
+        await session.flush()
+        united = (await repository.tags_of(session, [target.id]))[target.id]  # in list order
+
+    if target.referred_by == source.id:
+        target.referred_by = None
+    source.archived_at = now
+    source.merged_into = target.id
+    source.updated_at = now
+    target.updated_at = now
+    session.add_all([source, target])
+    await flush_versioned(session, target.version)
+    await approval_repository.repoint_referrals(session, source.id, target.id, now)
+
+    for contact in moved:
+        stage(session, ctx, ev.CONTACT_CHANGED, contact_snapshot(contact, "updated"), contact.id)
+    stage(session, ctx, ev.CUSTOMER_ARCHIVED, snapshot_of(source, tags[source.id]), source.id)
+    target_snapshot = snapshot_of(target, united)
+    stage(session, ctx, ev.CUSTOMER_UPDATED, target_snapshot, target.id)
+    stage(
+        session,
+        ctx,
+        ev.CUSTOMER_MERGED,
+        ev.CustomerMerged(
+            customer=target_snapshot,
+            source_id=str(source.id),
+            source_code=source.code,
+            moved_contact_ids=[str(c.id) for c in moved],
+        ),
+        target.id,
+    )
+    return MergeResult(masked_view(target, united, ctx), source, [c.id for c in moved])

@@ -21,14 +21,16 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm_customers.db import import_repository, repository
 from crm_customers.db.models import Contact, Customer
+from crm_customers.db.search_spec import CustomerFilter, SortKey
 from crm_customers.domain import access
 from crm_customers.domain.context import RequestContext
-from crm_customers.domain.customers import ID_NUMBER_CONTEXT
 from crm_customers.domain.enums import LABELS, ActivityStatus, CustomerKind, LeadSource, Lifecycle
 from crm_customers.domain.import_files import HEADERS, ImportColumn
-from crm_customers.domain.search import CustomerFilter, SortKey
+from crm_customers.domain.records import (
+    ID_NUMBER_CONTEXT,
+)
 from crm_customers.domain.validation import mask_id_number
-from crm_platform.http.problems import Problem
+from crm_platform.errors import InvalidInput
 
 C = ImportColumn
 BATCH = 500
@@ -56,8 +58,7 @@ def _contact(attribute: str) -> Getter:
     return lambda _c, _t, p: str(getattr(p, attribute) or "") if p is not None else ""
 
 
-class ExportTooLarge(Problem):
-    status = 422
+class ExportTooLarge(InvalidInput):
     slug = "export-too-large"
 
 

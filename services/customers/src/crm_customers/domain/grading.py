@@ -12,7 +12,7 @@ evaluations of the customers they see but do not write them.
 """
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -30,8 +30,8 @@ from crm_customers.db.grading_models import (
 )
 from crm_customers.domain import access, scoring
 from crm_customers.domain.context import RequestContext
-from crm_customers.domain.customers import (
-    InvalidField,
+from crm_customers.domain.enums import Grade, Recommendation
+from crm_customers.domain.records import (
     apply_changes,
     ensure_version,
     flush_versioned,
@@ -40,10 +40,8 @@ from crm_customers.domain.customers import (
     snapshot_of,
     stage,
 )
-from crm_customers.domain.enums import Grade, Recommendation
 from crm_customers.events import published as ev
-from crm_platform.http.problems import Conflict, Forbidden, NotFound
-from crm_platform.idempotency import IdempotencyClaim, StoredResponse, claim_key, complete_claim
+from crm_platform.errors import Conflict, Forbidden, InvalidField, NotFound
 from crm_platform.integrity import is_unique_violation
 
 EVALUATORS = access.WRITE_ALL | access.WRITE_OWN
@@ -80,8 +78,7 @@ async def list_indicators(
 ) -> list[GradingIndicator]:
     """Everyone who works with customers may read the form's indicators."""
     access.owner_scope(ctx.identity)
-    async with session.begin():
-        return await repo.list_indicators(session, include_inactive=include_inactive)
+    return await repo.list_indicators(session, include_inactive=include_inactive)
 
 
 async def create_indicator(
@@ -89,11 +86,11 @@ async def create_indicator(
 ) -> GradingIndicator:
     access.ensure_settings_admin(ctx.identity)
     now = datetime.now(UTC)
+    await _ensure_name_free(session, fields["name_zh"], None)
     try:
-        async with session.begin():
-            await _ensure_name_free(session, fields["name_zh"], None)
-            indicator = GradingIndicator(**fields, created_at=now, updated_at=now)
-            session.add(indicator)
+        indicator = GradingIndicator(**fields, created_at=now, updated_at=now)
+        session.add(indicator)
+        await session.flush()  # the unique name is checked here, inside the caller's transaction
     except IntegrityError as exc:
         if is_unique_violation(exc, "grading_indicator", "name_zh"):  # a concurrent create
             raise _duplicate_name(fields["name_zh"]) from None
@@ -111,19 +108,18 @@ async def update_indicator(
 ) -> GradingIndicator:
     """Change or (``active: false``) retire an indicator; past evaluations keep their copy."""
     access.ensure_settings_admin(ctx.identity)
+    indicator = await repo.get_indicator(session, indicator_id, for_update=True)
+    if indicator is None:
+        raise NotFound(f"No grading indicator {indicator_id}.")
+    ensure_version(indicator, expected_version)  # type: ignore[arg-type]
+    if "name_zh" in changes:
+        await _ensure_name_free(session, changes["name_zh"], indicator.id)
     try:
-        async with session.begin():
-            indicator = await repo.get_indicator(session, indicator_id, for_update=True)
-            if indicator is None:
-                raise NotFound(f"No grading indicator {indicator_id}.")
-            ensure_version(indicator, expected_version)  # type: ignore[arg-type]
-            if "name_zh" in changes:
-                await _ensure_name_free(session, changes["name_zh"], indicator.id)
-            for field, value in changes.items():
-                setattr(indicator, field, value)
-            indicator.updated_at = datetime.now(UTC)
-            session.add(indicator)
-            await flush_versioned(session, expected_version)
+        for field, value in changes.items():
+            setattr(indicator, field, value)
+        indicator.updated_at = datetime.now(UTC)
+        session.add(indicator)
+        await flush_versioned(session, expected_version)
     except IntegrityError as exc:
         if is_unique_violation(exc, "grading_indicator", "name_zh"):
             raise _duplicate_name(changes["name_zh"]) from None
@@ -171,8 +167,7 @@ async def _load_policy(session: AsyncSession, *, for_update: bool = False) -> Gr
 
 async def get_policy(session: AsyncSession, ctx: RequestContext) -> GradingPolicy:
     access.owner_scope(ctx.identity)
-    async with session.begin():
-        return await _load_policy(session)
+    return await _load_policy(session)
 
 
 async def replace_policy(
@@ -187,19 +182,18 @@ async def replace_policy(
     broken = scoring.rules_error(rules)
     if broken is not None:
         raise InvalidField(*broken)
-    async with session.begin():
-        policy = await _load_policy(session, for_update=True)
-        ensure_version(policy, expected_version)  # type: ignore[arg-type]
-        policy.grade_a_min = rules.grade_a_min
-        policy.grade_b_min = rules.grade_b_min
-        policy.terminate_below = rules.terminate_below
-        policy.recommendation_a = rules.recommendations[Grade.A].value
-        policy.recommendation_b = rules.recommendations[Grade.B].value
-        policy.recommendation_c = rules.recommendations[Grade.C].value
-        policy.updated_at = datetime.now(UTC)
-        policy.updated_by = ctx.actor
-        session.add(policy)
-        await flush_versioned(session, expected_version)
+    policy = await _load_policy(session, for_update=True)
+    ensure_version(policy, expected_version)  # type: ignore[arg-type]
+    policy.grade_a_min = rules.grade_a_min
+    policy.grade_b_min = rules.grade_b_min
+    policy.terminate_below = rules.terminate_below
+    policy.recommendation_a = rules.recommendations[Grade.A].value
+    policy.recommendation_b = rules.recommendations[Grade.B].value
+    policy.recommendation_c = rules.recommendations[Grade.C].value
+    policy.updated_at = datetime.now(UTC)
+    policy.updated_by = ctx.actor
+    session.add(policy)
+    await flush_versioned(session, expected_version)
     return policy
 
 
@@ -264,98 +258,90 @@ async def evaluate_customer(
     ctx: RequestContext,
     customer_id: uuid.UUID,
     form: EvaluationInput,
-    *,
-    claim: IdempotencyClaim | None = None,
-    render: Callable[[EvaluationView], dict[str, Any]] | None = None,
-) -> EvaluationView | StoredResponse:
+) -> EvaluationView:
     """Score the form, store it, set the grade; ``customer.updated`` and ``customer.graded``."""
     _ensure_may_evaluate(ctx)
-    async with session.begin():
-        if claim is not None and (stored := await claim_key(session, claim)) is not None:
-            return stored
-        customer = await load_for_change(session, ctx, customer_id, form.expected_version)
-        if customer.archived_at is not None:
-            raise Conflict(
-                f"Customer {customer.code} is archived; restore it before evaluating it.",
-                slug="customer-archived",
-            )
-        indicators = await repo.list_indicators(session)
-        if not indicators:
-            raise Conflict(
-                "No grading indicator is active; an admin must set some up first.",
-                slug="no-active-indicators",
-            )
-        lines = _check_scores(indicators, form.scores)
-        policy = await _load_policy(session)
-        result = scoring.score(
-            [scoring.IndicatorScore(i.weight, i.max_score, s.score) for i, s in lines],
-            rules_of(policy),
+    customer = await load_for_change(session, ctx, customer_id, form.expected_version)
+    if customer.archived_at is not None:
+        raise Conflict(
+            f"Customer {customer.code} is archived; restore it before evaluating it.",
+            slug="customer-archived",
         )
-        recommendation = form.recommendation or result.recommendation
-        if recommendation != result.recommendation and not form.recommendation_reason:
-            raise InvalidField(
-                "recommendation_reason",
-                f"is required to recommend {recommendation.value} where the rules say "
-                f"{result.recommendation.value}",
-            )
+    indicators = await repo.list_indicators(session)
+    if not indicators:
+        raise Conflict(
+            "No grading indicator is active; an admin must set some up first.",
+            slug="no-active-indicators",
+        )
+    lines = _check_scores(indicators, form.scores)
+    policy = await _load_policy(session)
+    result = scoring.score(
+        [scoring.IndicatorScore(i.weight, i.max_score, s.score) for i, s in lines],
+        rules_of(policy),
+    )
+    recommendation = form.recommendation or result.recommendation
+    if recommendation != result.recommendation and not form.recommendation_reason:
+        raise InvalidField(
+            "recommendation_reason",
+            f"is required to recommend {recommendation.value} where the rules say "
+            f"{result.recommendation.value}",
+        )
 
-        previous_grade = customer.grade
-        view = await apply_changes(
-            session, ctx, customer, {"grade": result.grade.value}, reason="grading"
+    previous_grade = customer.grade
+    view = await apply_changes(
+        session, ctx, customer, {"grade": result.grade.value}, reason="grading"
+    )
+    now = datetime.now(UTC)
+    evaluation = CustomerEvaluation(
+        customer_id=customer.id,
+        total=result.total,
+        grade=result.grade.value,
+        previous_grade=previous_grade,
+        computed_recommendation=result.recommendation.value,
+        recommendation=recommendation.value,
+        recommendation_reason=form.recommendation_reason,
+        comment=form.comment,
+        policy=policy_snapshot(policy),
+        customer_version=customer.version,
+        evaluated_by=ctx.actor,
+        evaluated_at=now,
+    )
+    session.add(evaluation)
+    await session.flush()
+    scores = [
+        EvaluationScore(
+            evaluation_id=evaluation.id,
+            indicator_id=indicator.id,
+            position=n,
+            name_zh=indicator.name_zh,
+            name_en=indicator.name_en,
+            weight=indicator.weight,
+            max_score=indicator.max_score,
+            score=given.score,
+            points=points,
+            basis=given.basis,
+            remark=given.remark,
         )
-        now = datetime.now(UTC)
-        evaluation = CustomerEvaluation(
-            customer_id=customer.id,
+        for n, ((indicator, given), points) in enumerate(zip(lines, result.points, strict=True))
+    ]
+    session.add_all(scores)
+    await session.flush()
+    stage(
+        session,
+        ctx,
+        ev.CUSTOMER_GRADED,
+        ev.CustomerGraded(
+            customer=snapshot_of(view.customer, view.tags),
+            evaluation_id=str(evaluation.id),
             total=result.total,
             grade=result.grade.value,
             previous_grade=previous_grade,
-            computed_recommendation=result.recommendation.value,
             recommendation=recommendation.value,
-            recommendation_reason=form.recommendation_reason,
-            comment=form.comment,
-            policy=policy_snapshot(policy),
-            customer_version=customer.version,
-            evaluated_by=ctx.actor,
             evaluated_at=now,
-        )
-        session.add(evaluation)
-        await session.flush()
-        scores = [
-            EvaluationScore(
-                evaluation_id=evaluation.id,
-                indicator_id=indicator.id,
-                position=n,
-                name_zh=indicator.name_zh,
-                name_en=indicator.name_en,
-                weight=indicator.weight,
-                max_score=indicator.max_score,
-                score=given.score,
-                points=points,
-                basis=given.basis,
-                remark=given.remark,
-            )
-            for n, ((indicator, given), points) in enumerate(zip(lines, result.points, strict=True))
-        ]
-        session.add_all(scores)
-        await session.flush()
-        stage(
-            session,
-            ctx,
-            ev.CUSTOMER_GRADED,
-            ev.CustomerGraded(
-                customer=snapshot_of(view.customer, view.tags),
-                evaluation_id=str(evaluation.id),
-                total=result.total,
-                grade=result.grade.value,
-                previous_grade=previous_grade,
-                recommendation=recommendation.value,
-                evaluated_at=now,
-            ),
-            customer.id,
-        )
-        evaluated = EvaluationView(evaluation, scores)
-        if claim is not None and render is not None:
-            await complete_claim(session, claim, 201, render(evaluated))
+        ),
+        customer.id,
+    )
+    evaluated = EvaluationView(evaluation, scores)
     return evaluated
 
 
@@ -368,12 +354,11 @@ async def list_evaluations(
     page_size: int,
 ) -> tuple[list[EvaluationView], int]:
     """A customer's evaluation history, newest first (404 when the customer is not visible)."""
-    async with session.begin():
-        await load_visible(session, ctx, customer_id)
-        evaluations, total = await repo.evaluations_of(
-            session, customer_id, offset=(page - 1) * page_size, limit=page_size
-        )
-        scores = await repo.scores_of(session, [e.id for e in evaluations])
+    await load_visible(session, ctx, customer_id)
+    evaluations, total = await repo.evaluations_of(
+        session, customer_id, offset=(page - 1) * page_size, limit=page_size
+    )
+    scores = await repo.scores_of(session, [e.id for e in evaluations])
     return [EvaluationView(e, scores[e.id]) for e in evaluations], total
 
 
@@ -381,13 +366,12 @@ async def get_evaluation(
     session: AsyncSession, ctx: RequestContext, evaluation_id: uuid.UUID
 ) -> EvaluationView:
     """One evaluation; an evaluation of a customer the caller cannot see does not exist."""
-    async with session.begin():
-        evaluation = await repo.get_evaluation(session, evaluation_id)
-        if evaluation is None:
-            raise NotFound(f"No evaluation {evaluation_id}.")
-        try:
-            await load_visible(session, ctx, evaluation.customer_id)
-        except NotFound:
-            raise NotFound(f"No evaluation {evaluation_id}.") from None
-        scores = await repo.scores_of(session, [evaluation.id])
+    evaluation = await repo.get_evaluation(session, evaluation_id)
+    if evaluation is None:
+        raise NotFound(f"No evaluation {evaluation_id}.")
+    try:
+        await load_visible(session, ctx, evaluation.customer_id)
+    except NotFound:
+        raise NotFound(f"No evaluation {evaluation_id}.") from None
+    scores = await repo.scores_of(session, [evaluation.id])
     return EvaluationView(evaluation, scores[evaluation.id])

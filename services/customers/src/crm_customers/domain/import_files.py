@@ -18,7 +18,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from crm_platform.http.problems import Problem
+from crm_platform.errors import InvalidInput, UnsupportedMedia
 
 
 class ImportColumn(StrEnum):
@@ -112,15 +112,13 @@ for _column, _spellings in HEADERS.items():
 _EXPORT_ONLY = {normalize_header(s) for pair in EXPORT_ONLY_HEADERS for s in pair}
 
 
-class ImportFileError(Problem):
+class ImportFileError(InvalidInput):
     """The file as a whole cannot be read (not a row problem): nothing is imported."""
 
-    status = 422
     slug = "import-file-invalid"
 
 
-class UnsupportedFile(Problem):
-    status = 415
+class UnsupportedFile(UnsupportedMedia):
     slug = "unsupported-import-file"
 
 

@@ -32,9 +32,9 @@ from crm_customers.db.import_models import CustomerImport
 from crm_customers.db.models import Contact, Customer
 from crm_customers.domain import access
 from crm_customers.domain.codes import format_customer_code, sequence_scope
+from crm_customers.domain.commands import CreateCustomer, NewContact
 from crm_customers.domain.contacts import contact_snapshot
 from crm_customers.domain.context import RequestContext
-from crm_customers.domain.customers import ID_NUMBER_CONTEXT, snapshot_of
 from crm_customers.domain.enums import (
     LABELS,
     ActivityStatus,
@@ -45,17 +45,21 @@ from crm_customers.domain.enums import (
     ReviewStatus,
 )
 from crm_customers.domain.import_files import ImportColumn, Sheet, SheetRow, split_tags
-from crm_customers.domain.search import normalize_name
+from crm_customers.domain.names import normalize_name
+from crm_customers.domain.records import (
+    ID_NUMBER_CONTEXT,
+    snapshot_of,
+)
 from crm_customers.events import published as ev
+from crm_platform.errors import Conflict, Forbidden, NotFound
 from crm_platform.events.outbox import add_events
-from crm_platform.http.problems import Conflict, Forbidden, NotFound
 from crm_platform.integrity import violation_of
 
 C = ImportColumn
 
-RowValidator = Callable[[dict[str, Any]], tuple[dict[str, Any], list[dict[str, Any]]]]
-"""API body → (customer fields, contacts) as ``CustomerCreate`` gives them; raises
-``pydantic.ValidationError``."""
+RowValidator = Callable[[dict[str, Any]], CreateCustomer]
+"""API body → the ``CreateCustomer`` command ``POST /v1/customers`` would build from it;
+raises ``pydantic.ValidationError``."""
 
 
 class RowStatus(StrEnum):
@@ -100,8 +104,8 @@ class _Candidate:
     """A valid row, ready to insert."""
 
     report: RowReport
-    fields: dict[str, Any]
-    contacts: list[dict[str, Any]]
+    fields: dict[str, Any]  # the customer's plain columns (CreateCustomer.columns())
+    contacts: tuple[NewContact, ...]
     tags: list[TagRef]
     owner_id: str
     id_number: str | None
@@ -242,14 +246,14 @@ def schema_reasons(error: ValidationError) -> list[str]:
 
 
 def _business_reasons(
-    fields: dict[str, Any], owner_id: str, catalog: Catalog, ctx: RequestContext
+    command: CreateCustomer, owner_id: str, catalog: Catalog, ctx: RequestContext
 ) -> tuple[list[str], list[TagRef]]:
     """The rules ``create_customer`` checks against the database, on the preloaded catalog."""
     reasons = []
-    if fields["industry"] not in catalog.active_industries:
-        reasons.append(f"industry: '{fields['industry']}' is not an administered industry")
+    if command.industry not in catalog.active_industries:
+        reasons.append(f"industry: '{command.industry}' is not an administered industry")
     tags, unknown = [], []
-    for name in dict.fromkeys(fields.get("tags") or []):
+    for name in dict.fromkeys(command.tags):
         tag = catalog.tags.get(name)
         if tag is None or not tag.active:
             unknown.append(name)
@@ -262,7 +266,7 @@ def _business_reasons(
     except Forbidden as exc:
         reasons.append(f"owner_id: {exc.detail.rstrip('.')} (got '{owner_id}')")
     try:
-        access.ensure_can_set_grade(ctx.identity, None, fields.get("grade"))
+        access.ensure_can_set_grade(ctx.identity, None, command.grade)
     except Forbidden as exc:
         reasons.append(f"grade: {exc.detail}")
     return reasons, tags
@@ -279,23 +283,21 @@ def check_rows(
         report = RowReport(row.number, RowStatus.VALID, row.values.get(C.NAME))
         reports.append(report)
         try:
-            fields, contacts = validate(body)
+            command = validate(body)
         except ValidationError as exc:
             report.status, report.reasons = RowStatus.ERROR, reasons + schema_reasons(exc)
             continue
-        fields = dict(fields)
-        owner_id = fields.pop("owner_id", None) or ctx.actor
-        business, tags = _business_reasons(fields, owner_id, catalog, ctx)
+        owner_id = command.owner_id or ctx.actor
+        business, tags = _business_reasons(command, owner_id, catalog, ctx)
         if reasons or business:
             report.status, report.reasons = RowStatus.ERROR, reasons + business
             continue
-        fields.pop("tags", None)
-        id_number = fields.pop("id_number", None)
+        id_number = command.id_number
         candidates.append(
             _Candidate(
                 report=report,
-                fields=fields,
-                contacts=contacts,
+                fields=command.columns(),
+                contacts=command.contacts,
                 tags=tags,
                 owner_id=owner_id,
                 id_number=id_number,
@@ -304,7 +306,7 @@ def check_rows(
                     if id_number
                     else None
                 ),
-                natural_key=(fields["kind"], normalize_name(fields["name"]), owner_id),
+                natural_key=(command.kind, normalize_name(command.name), owner_id),
             )
         )
     return reports, candidates
@@ -423,7 +425,11 @@ async def import_customers(
     dry_run: bool,
     validate: RowValidator,
 ) -> ImportOutcome:
-    """Check every row; unless ``dry_run``, create the valid ones, batch by batch."""
+    """Check every row; unless ``dry_run``, create the valid ones, batch by batch.
+
+    The one use case that commits by itself: an import is a job of many transactions, a batch
+    each, so a failure keeps the batches before it (and the report says where it stopped).
+    Its caller hands it a session with no transaction open (``JobSessionDep``)."""
     ensure_can_import(ctx)
     record = CustomerImport(
         file_name=file_name[:255],
@@ -537,11 +543,11 @@ async def _insert_batch(
         contacts: list[Contact] = []
         tag_links: list[dict[str, uuid.UUID]] = []
         for candidate, customer in created:
-            for position, fields in enumerate(candidate.contacts):
-                fields = dict(fields)
-                fields.pop("marketing_opt_out", None)
-                fields["is_primary"] = position == 0
-                contact = Contact(customer_id=customer.id, created_at=now, updated_at=now, **fields)
+            for position, new in enumerate(candidate.contacts):
+                columns = new.columns() | {"is_primary": position == 0}
+                contact = Contact(
+                    customer_id=customer.id, created_at=now, updated_at=now, **columns
+                )
                 session.add(contact)
                 contacts.append(contact)
             tag_links += [{"customer_id": customer.id, "tag_id": t.id} for t in candidate.tags]
@@ -586,18 +592,16 @@ async def list_imports(
     session: AsyncSession, ctx: RequestContext, *, page: int, page_size: int
 ) -> tuple[list[CustomerImport], int]:
     scope = _record_scope(ctx)
-    async with session.begin():
-        return await repo.list_imports(
-            session, created_by=scope, offset=(page - 1) * page_size, limit=page_size
-        )
+    return await repo.list_imports(
+        session, created_by=scope, offset=(page - 1) * page_size, limit=page_size
+    )
 
 
 async def get_import(
     session: AsyncSession, ctx: RequestContext, import_id: uuid.UUID
 ) -> CustomerImport:
     scope = _record_scope(ctx)
-    async with session.begin():
-        record = await repo.get_import(session, import_id)
+    record = await repo.get_import(session, import_id)
     if record is None or (scope is not None and record.created_by != scope):
         raise NotFound(f"No import {import_id}.")
     return record

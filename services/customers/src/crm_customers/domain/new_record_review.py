@@ -18,15 +18,15 @@ from crm_customers.db import approval_repository
 from crm_customers.db.approval_models import ReviewDecision
 from crm_customers.domain import access
 from crm_customers.domain.context import RequestContext
-from crm_customers.domain.customers import (
+from crm_customers.domain.enums import ReviewStatus
+from crm_customers.domain.records import (
     CustomerView,
     apply_changes,
     ensure_version,
     load_for_change,
     load_visible,
 )
-from crm_customers.domain.enums import ReviewStatus
-from crm_platform.http.problems import Conflict
+from crm_platform.errors import Conflict
 
 
 class ReviewAction(StrEnum):
@@ -51,24 +51,22 @@ async def decide(
 ) -> ReviewOutcome:
     """A manager's decision on a pending customer; ``customer.updated`` carries the status."""
     access.ensure_approver(ctx.identity)
-    async with session.begin():
-        customer = await load_visible(session, ctx, customer_id, for_update=True)
-        if expected_version is not None:
-            ensure_version(customer, expected_version)
-        if customer.review_status != ReviewStatus.PENDING:
-            raise Conflict(
-                f"Customer {customer.code} is not waiting for review (it is "
-                f"{customer.review_status}).",
-                slug="not-pending-review",
-                review_status=customer.review_status,
-            )
-        status = ReviewStatus.APPROVED if action == ReviewAction.APPROVE else ReviewStatus.REJECTED
-        view = await apply_changes(
-            session, ctx, customer, {"review_status": status.value}, reason="review"
+    customer = await load_visible(session, ctx, customer_id, for_update=True)
+    if expected_version is not None:
+        ensure_version(customer, expected_version)
+    if customer.review_status != ReviewStatus.PENDING:
+        raise Conflict(
+            f"Customer {customer.code} is not waiting for review (it is {customer.review_status}).",
+            slug="not-pending-review",
+            review_status=customer.review_status,
         )
-        decision = _record(session, ctx, customer_id, status.value, reason)
-        await session.flush()
-        return ReviewOutcome(view, decision)
+    status = ReviewStatus.APPROVED if action == ReviewAction.APPROVE else ReviewStatus.REJECTED
+    view = await apply_changes(
+        session, ctx, customer, {"review_status": status.value}, reason="review"
+    )
+    decision = _record(session, ctx, customer_id, status.value, reason)
+    await session.flush()
+    return ReviewOutcome(view, decision)
 
 
 async def resubmit(
@@ -80,30 +78,28 @@ async def resubmit(
     expected_version: int | None,
 ) -> ReviewOutcome:
     """After a rejection the owner corrects the record and puts it back in the queue."""
-    async with session.begin():
-        customer = await load_for_change(session, ctx, customer_id, expected_version)
-        if customer.review_status != ReviewStatus.REJECTED:
-            raise Conflict(
-                f"Only a rejected customer can be resubmitted; {customer.code} is "
-                f"{customer.review_status}.",
-                slug="not-rejected",
-                review_status=customer.review_status,
-            )
-        view = await apply_changes(
-            session, ctx, customer, {"review_status": ReviewStatus.PENDING.value}, reason="review"
+    customer = await load_for_change(session, ctx, customer_id, expected_version)
+    if customer.review_status != ReviewStatus.REJECTED:
+        raise Conflict(
+            f"Only a rejected customer can be resubmitted; {customer.code} is "
+            f"{customer.review_status}.",
+            slug="not-rejected",
+            review_status=customer.review_status,
         )
-        decision = _record(session, ctx, customer_id, "resubmitted", reason)
-        await session.flush()
-        return ReviewOutcome(view, decision)
+    view = await apply_changes(
+        session, ctx, customer, {"review_status": ReviewStatus.PENDING.value}, reason="review"
+    )
+    decision = _record(session, ctx, customer_id, "resubmitted", reason)
+    await session.flush()
+    return ReviewOutcome(view, decision)
 
 
 async def history(
     session: AsyncSession, ctx: RequestContext, customer_id: uuid.UUID
 ) -> list[ReviewDecision]:
     """Every decision and resubmission, newest first (the rejection reasons stay readable)."""
-    async with session.begin():
-        await load_visible(session, ctx, customer_id)
-        return await approval_repository.review_decisions_of(session, customer_id)
+    await load_visible(session, ctx, customer_id)
+    return await approval_repository.review_decisions_of(session, customer_id)
 
 
 def _record(

@@ -12,10 +12,14 @@ from crm_customers.db import approval_repository, repository
 from crm_customers.db.approval_models import OwnerTransfer
 from crm_customers.db.models import Customer
 from crm_customers.domain import access
+from crm_customers.domain.commands import TransferOwner
 from crm_customers.domain.context import RequestContext
-from crm_customers.domain.customers import InvalidField, snapshot_of, stage
+from crm_customers.domain.records import (
+    snapshot_of,
+    stage,
+)
 from crm_customers.events import published as ev
-from crm_platform.http.problems import Forbidden, NotFound
+from crm_platform.errors import Forbidden, InvalidField, NotFound
 
 
 @dataclass(frozen=True)
@@ -41,13 +45,7 @@ def _ensure_may_transfer(
 
 
 async def transfer_owner(
-    session: AsyncSession,
-    ctx: RequestContext,
-    *,
-    to_owner_id: str,
-    customer_ids: list[uuid.UUID] | None = None,
-    from_owner_id: str | None = None,
-    reason: str | None = None,
+    session: AsyncSession, ctx: RequestContext, command: TransferOwner
 ) -> TransferResult:
     """Move ``customer_ids`` (any owner) or all live customers of ``from_owner_id``.
 
@@ -55,56 +53,57 @@ async def transfer_owner(
     person's customers" only for themselves. Rows are locked in id order and updated in
     batches, so thousands of customers take a handful of statements, not one per customer.
     """
+    to_owner_id, customer_ids = command.to_owner_id, command.customer_ids
+    from_owner_id, reason = command.from_owner_id, command.reason
     if (customer_ids is None) == (from_owner_id is None):
         raise InvalidField("customer_ids", "or from_owner_id must be given (exactly one of them)")
     if from_owner_id is not None and from_owner_id == to_owner_id:
         raise InvalidField("to_owner_id", "must differ from from_owner_id")
     now = datetime.now(UTC)
-    async with session.begin():
-        if customer_ids is not None:
-            wanted = list(dict.fromkeys(customer_ids))
-            customers = await approval_repository.lock_customers(session, wanted)
-            _ensure_may_transfer(ctx, customers, wanted)
-        else:
-            assert from_owner_id is not None
-            if not access.can_write_any(ctx.identity):
-                if not ctx.identity.roles & access.WRITE_OWN:
-                    raise Forbidden("Your role can read customers but not transfer them.")
-                if from_owner_id != ctx.actor:
-                    raise Forbidden(
-                        "A sales rep may hand over only their own customers; ask a sales "
-                        "manager to transfer another person's."
-                    )
-            customers = await approval_repository.lock_live_customers_of(session, from_owner_id)
-        moving = [c for c in customers if c.owner_id != to_owner_id]
-        previous_owner = {c.id: c.owner_id for c in moving}
-        transfer = OwnerTransfer(
-            from_owner_id=from_owner_id,
-            to_owner_id=to_owner_id,
-            reason=reason,
-            customer_count=len(moving),
-            transferred_by=ctx.actor,
-            created_at=now,
+    if customer_ids is not None:
+        wanted = list(dict.fromkeys(customer_ids))
+        customers = await approval_repository.lock_customers(session, wanted)
+        _ensure_may_transfer(ctx, customers, wanted)
+    else:
+        assert from_owner_id is not None
+        if not access.can_write_any(ctx.identity):
+            if not ctx.identity.roles & access.WRITE_OWN:
+                raise Forbidden("Your role can read customers but not transfer them.")
+            if from_owner_id != ctx.actor:
+                raise Forbidden(
+                    "A sales rep may hand over only their own customers; ask a sales "
+                    "manager to transfer another person's."
+                )
+        customers = await approval_repository.lock_live_customers_of(session, from_owner_id)
+    moving = [c for c in customers if c.owner_id != to_owner_id]
+    previous_owner = {c.id: c.owner_id for c in moving}
+    transfer = OwnerTransfer(
+        from_owner_id=from_owner_id,
+        to_owner_id=to_owner_id,
+        reason=reason,
+        customer_count=len(moving),
+        transferred_by=ctx.actor,
+        created_at=now,
+    )
+    session.add(transfer)
+    await approval_repository.reassign_owner(session, [c.id for c in moving], to_owner_id, now)
+    tags: dict[uuid.UUID, list[str]] = {}
+    for start in range(0, len(moving), approval_repository.BATCH):
+        batch = moving[start : start + approval_repository.BATCH]
+        tags |= await repository.tags_of(session, [c.id for c in batch])
+    for customer in moving:
+        stage(
+            session,
+            ctx,
+            ev.CUSTOMER_OWNER_CHANGED,
+            ev.OwnerChanged(
+                customer=snapshot_of(customer, tags[customer.id]),
+                previous_owner_id=previous_owner[customer.id],
+                owner_id=to_owner_id,
+                reason=reason,
+                transfer_id=str(transfer.id),
+            ),
+            customer.id,
         )
-        session.add(transfer)
-        await approval_repository.reassign_owner(session, [c.id for c in moving], to_owner_id, now)
-        tags: dict[uuid.UUID, list[str]] = {}
-        for start in range(0, len(moving), approval_repository.BATCH):
-            batch = moving[start : start + approval_repository.BATCH]
-            tags |= await repository.tags_of(session, [c.id for c in batch])
-        for customer in moving:
-            stage(
-                session,
-                ctx,
-                ev.CUSTOMER_OWNER_CHANGED,
-                ev.OwnerChanged(
-                    customer=snapshot_of(customer, tags[customer.id]),
-                    previous_owner_id=previous_owner[customer.id],
-                    owner_id=to_owner_id,
-                    reason=reason,
-                    transfer_id=str(transfer.id),
-                ),
-                customer.id,
-            )
-        await session.flush()
-        return TransferResult(transfer, [c.id for c in moving], len(customers) - len(moving))
+    await session.flush()
+    return TransferResult(transfer, [c.id for c in moving], len(customers) - len(moving))

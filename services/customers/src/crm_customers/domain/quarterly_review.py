@@ -12,20 +12,20 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from crm_customers.db.search_spec import CustomerFilter, SortKey
 from crm_customers.domain.context import RequestContext
-from crm_customers.domain.customers import (
+from crm_customers.domain.customers import search_customers
+from crm_customers.domain.enums import ActivityStatus
+from crm_customers.domain.quarters import current_quarter_start, quarter_of
+from crm_customers.domain.records import (
     CustomerView,
     apply_changes,
     load_for_change,
-    search_customers,
     snapshot_of,
     stage,
 )
-from crm_customers.domain.enums import ActivityStatus
-from crm_customers.domain.quarters import current_quarter_start, quarter_of
-from crm_customers.domain.search import CustomerFilter, SortKey
 from crm_customers.events import published as ev
-from crm_platform.http.problems import Conflict
+from crm_platform.errors import Conflict
 
 
 def business_zone(ctx: RequestContext) -> ZoneInfo:
@@ -45,8 +45,7 @@ async def review_due(
     """Live customers the caller sees that nobody reviewed this quarter."""
     since = current_quarter_start(now or datetime.now(UTC), business_zone(ctx))
     due = CustomerFilter(**{**flt.__dict__, "not_reviewed_since": since, "archived": False})
-    async with session.begin():
-        return await search_customers(session, ctx, due, sort=sort, page=page, page_size=page_size)
+    return await search_customers(session, ctx, due, sort=sort, page=page, page_size=page_size)
 
 
 async def mark_reviewed(
@@ -59,34 +58,33 @@ async def mark_reviewed(
     expected_version: int | None,
 ) -> CustomerView:
     """Record this quarter's review; ``customer.updated`` and ``customer.reviewed``."""
-    async with session.begin():
-        customer = await load_for_change(session, ctx, customer_id, expected_version)
-        if customer.archived_at is not None:
-            raise Conflict(
-                f"Customer {customer.code} is archived; restore it before reviewing it.",
-                slug="customer-archived",
-            )
-        previous_status = customer.activity_status
-        reviewed_at = datetime.now(UTC)
-        view = await apply_changes(
-            session,
-            ctx,
-            customer,
-            {"activity_status": activity_status.value, "last_reviewed_at": reviewed_at},
-            reason="quarterly_review",
+    customer = await load_for_change(session, ctx, customer_id, expected_version)
+    if customer.archived_at is not None:
+        raise Conflict(
+            f"Customer {customer.code} is archived; restore it before reviewing it.",
+            slug="customer-archived",
         )
-        stage(
-            session,
-            ctx,
-            ev.CUSTOMER_REVIEWED,
-            ev.CustomerReviewed(
-                customer=snapshot_of(view.customer, view.tags),
-                quarter=quarter_of(reviewed_at, business_zone(ctx)).label,
-                previous_activity_status=previous_status,
-                activity_status=activity_status.value,
-                note=note,
-                reviewed_at=reviewed_at,
-            ),
-            customer.id,
-        )
+    previous_status = customer.activity_status
+    reviewed_at = datetime.now(UTC)
+    view = await apply_changes(
+        session,
+        ctx,
+        customer,
+        {"activity_status": activity_status.value, "last_reviewed_at": reviewed_at},
+        reason="quarterly_review",
+    )
+    stage(
+        session,
+        ctx,
+        ev.CUSTOMER_REVIEWED,
+        ev.CustomerReviewed(
+            customer=snapshot_of(view.customer, view.tags),
+            quarter=quarter_of(reviewed_at, business_zone(ctx)).label,
+            previous_activity_status=previous_status,
+            activity_status=activity_status.value,
+            note=note,
+            reviewed_at=reviewed_at,
+        ),
+        customer.id,
+    )
     return view

@@ -1,23 +1,13 @@
-"""Tables owned by the engagement service (plus the platform's outbox and inbox)."""
+"""Tables owned by the engagement service."""
 
 import uuid
 from datetime import datetime
 
 from sqlalchemy import Column, false
-from sqlalchemy.orm import registry
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
-from crm_platform.db import UtcDateTime, platform_tables
-from crm_platform.events.inbox import InboxMessage
-from crm_platform.events.outbox import OutboxMessage
-
-
-class EngagementModel(SQLModel, registry=registry()):
-    """Base of this service's tables: its own metadata, never shared with another service."""
-
-
-METADATA = [platform_tables(OutboxMessage, InboxMessage), EngagementModel.metadata]
-"""The schema migrations manage: the platform's outbox and inbox plus this service's tables."""
+from crm_engagement.db.registry import EngagementModel
+from crm_platform.db import UtcDateTime
 
 
 class CustomerReplica(EngagementModel, table=True):

@@ -1,6 +1,7 @@
-"""What a customer list can be filtered and sorted by (SPEC §1 list/search)."""
+"""What a customer list can be filtered and sorted by (SPEC §1 list/search): the question the
+API and the domain ask, and which ``repository`` and ``search_sql`` turn into SQL. It lives
+at the bottom layer because the SQL that answers it does."""
 
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -36,12 +37,6 @@ class CustomerFilter:
     archived: bool | None = False  # False: live only, True: archived only, None: both
     visible_owner: str | None = None  # set from the caller's role, never from the query
     extra: dict[str, str] = field(default_factory=dict)
-
-
-def normalize_name(name: str) -> str:
-    """Fold width and case and drop spaces/punctuation, for duplicate detection."""
-    folded = unicodedata.normalize("NFKC", name).casefold()
-    return "".join(ch for ch in folded if ch.isalnum())
 
 
 def escape_like(value: str) -> str:

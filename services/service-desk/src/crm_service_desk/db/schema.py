@@ -1,0 +1,10 @@
+"""The schema the migrations manage: the platform's tables this service uses plus its own."""
+
+from crm_platform.db import platform_tables
+from crm_platform.events.inbox import InboxMessage
+from crm_platform.events.outbox import OutboxMessage
+from crm_service_desk.db import models
+from crm_service_desk.db.registry import ServiceDeskModel
+
+TABLE_MODULES = (models,)
+METADATA = [platform_tables(OutboxMessage, InboxMessage), ServiceDeskModel.metadata]
