@@ -5,7 +5,10 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from sqlalchemy import DateTime
 from sqlalchemy.ext.asyncio import create_async_engine
+
+from crm_platform.db import UtcDateTime
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVICES = {
@@ -43,3 +46,20 @@ async def test_migrations_match_the_models(service: str, database_factory) -> No
     finally:
         await engine.dispose()
     assert [d for d in diffs if _significant(d)] == []
+
+
+@pytest.mark.parametrize("service", list(SERVICES))
+def test_every_datetime_column_reads_back_aware_utc(service: str) -> None:
+    """A plain ``DateTime`` column reads back naive on SQLite (a list said
+    ``2026-11-30T03:44:04.489832`` where the create had said ``…Z``): each must be
+    ``UtcDateTime``."""
+    module = __import__(f"{SERVICES[service]}.db.schema", fromlist=["METADATA"])
+    metadatas = module.METADATA if isinstance(module.METADATA, list) else [module.METADATA]
+    columns = [c for m in metadatas for t in m.tables.values() for c in t.columns]
+    naive = [
+        f"{c.table.name}.{c.name}"
+        for c in columns
+        if isinstance(c.type, DateTime) and not isinstance(c.type, UtcDateTime)
+    ]
+    assert naive == []
+    assert any(isinstance(c.type, UtcDateTime) for c in columns)

@@ -151,6 +151,7 @@ def start_gateway(gateway_database: str, amqp_url: str, echo_upstream: str) -> S
             async with httpx.AsyncClient(
                 transport=transport, base_url="http://gateway", timeout=10
             ) as client:
+                client.app = app  # type: ignore[attr-defined]
                 yield client
 
     return start

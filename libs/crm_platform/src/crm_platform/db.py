@@ -4,16 +4,47 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import MetaData, Table, event
+from sqlalchemy import DateTime, Dialect, MetaData, Table, TypeDecorator, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm_platform.staged_writes import stage_row
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A moment in time: stored in UTC, always read back as an aware UTC datetime.
+
+    Every datetime column of every service (and every SQL expression that yields a time, such
+    as ``crm_platform.db_clock``'s) uses this type. PostgreSQL's ``timestamptz`` keeps the
+    offset, but SQLite stores text without one and SQLAlchemy reads it back naive, so on SQLite
+    a read answered ``2026-11-30T03:44:04.489832`` where the create of the same row had said
+    ``…Z``. Values are turned to UTC before they are written (SQLite would otherwise store an
+    aware Shanghai time's wall clock as if it were UTC); a naive value is taken to be UTC
+    already. The column's DDL is ``DateTime(timezone=True)``'s, so migrations see no change.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
 
 
 def normalize_database_url(url: str) -> str:

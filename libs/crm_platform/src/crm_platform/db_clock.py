@@ -15,14 +15,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import DateTime, Float, bindparam
+from sqlalchemy import Float, bindparam
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import BindParameter, ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
 
+from crm_platform.db import UtcDateTime
+
 
 class utc_now_plus(FunctionElement[Any]):
-    type = DateTime(timezone=True)
+    type = UtcDateTime()
     inherit_cache = True
     name = "utc_now_plus"
 
@@ -35,7 +37,7 @@ class utc_now_plus(FunctionElement[Any]):
 class utc_now(FunctionElement[Any]):
     """The current statement's time, without a parameter (fits any executemany)."""
 
-    type = DateTime(timezone=True)
+    type = UtcDateTime()
     inherit_cache = True
     name = "utc_now"
 

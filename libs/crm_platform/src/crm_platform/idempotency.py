@@ -12,12 +12,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import JSON, Column, DateTime
+from sqlalchemy import JSON, Column
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from crm_platform.db import UtcDateTime
 from crm_platform.errors import BadRequest, Conflict, InvalidInput
+from crm_platform.integrity import is_unique_violation
 
 T = TypeVar("T")
 MAX_KEY_LENGTH = 200
@@ -31,7 +33,7 @@ class IdempotencyRecord(SQLModel, table=True):
     fingerprint: str = Field(max_length=64)
     status_code: int
     body: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
-    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    created_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
 
 
 class IdempotencyKeyReused(InvalidInput):
@@ -84,7 +86,9 @@ async def claim_key(session: AsyncSession, claim: IdempotencyClaim) -> StoredRes
         async with session.begin_nested():  # only the reservation rolls back on a clash
             session.add(reservation)
             await session.flush()
-    except IntegrityError:
+    except IntegrityError as exc:
+        if not is_unique_violation(exc, "idempotency_record", "subject", "key"):
+            raise
         stored = await find_stored_response(session, claim)
         if stored is None:  # the other request rolled back after all
             raise Conflict(

@@ -6,12 +6,13 @@ import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import Column, DateTime, Index, delete, select
+from sqlalchemy import Column, Index, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import Field, SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from crm_platform.db import UtcDateTime
 from crm_platform.db_clock import utc_now_plus
 from crm_platform.events.envelope import CloudEvent
 
@@ -23,7 +24,7 @@ class InboxMessage(SQLModel, table=True):
     id: uuid.UUID = Field(primary_key=True)
     type: str = Field(max_length=200)
     source: str = Field(max_length=200)
-    received_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    received_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
 
 
 # Built once per dialect: this runs for every batch of consumed events.

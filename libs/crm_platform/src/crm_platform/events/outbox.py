@@ -17,11 +17,12 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import URL, Column, DateTime, Index, Text, bindparam, event, insert, text
+from sqlalchemy import URL, Column, Index, Text, bindparam, event, insert, text
 from sqlalchemy.orm import Session
 from sqlmodel import Field, SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from crm_platform.db import UtcDateTime
 from crm_platform.db_clock import utc_now
 from crm_platform.events.envelope import CloudEvent
 from crm_platform.logging import correlation_id_var
@@ -42,16 +43,16 @@ class OutboxMessage(SQLModel, table=True):
     id: uuid.UUID = Field(primary_key=True)
     routing_key: str = Field(max_length=200)
     body: str = Field(sa_column=Column(Text, nullable=False))
-    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    created_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
     published_at: datetime | None = Field(
-        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+        default=None, sa_column=Column(UtcDateTime(), nullable=True)
     )
     attempts: int = 0
     last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     # A sweep that takes a row claims it until then (its publish's deadline), and a row the
     # broker refused waits until then (its back-off); no relay takes it before.
     claimed_until: datetime | None = Field(
-        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+        default=None, sa_column=Column(UtcDateTime(), nullable=True)
     )
 
 

@@ -79,7 +79,12 @@ def _describe(message: AbstractIncomingMessage) -> ParkedMessage:
 async def _take_all(
     channel: aio_pika.abc.AbstractChannel, queue_name: str, limit: int
 ) -> list[AbstractIncomingMessage]:
-    queue = await channel.declare_queue(queue_name, durable=True, passive=True)
+    try:
+        queue = await channel.declare_queue(queue_name, durable=True, passive=True)
+    except aio_pika.exceptions.ChannelNotFoundEntity:
+        # A service that consumes nothing (the gateway) has no parking queue: nothing is
+        # parked there. Listing it answered 500.
+        return []
     taken: list[AbstractIncomingMessage] = []
     while len(taken) < limit:
         message = await queue.get(no_ack=False, fail=False, timeout=5)

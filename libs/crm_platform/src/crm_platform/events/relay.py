@@ -40,7 +40,7 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import URL, Update, bindparam, delete, func, or_, select, update
@@ -387,16 +387,9 @@ async def list_pending(engine: AsyncEngine, *, failing_only: bool, limit: int) -
     async with engine.connect() as connection:
         rows = (await connection.execute(query)).all()
     return [
-        PendingRow(id_, type_, _aware(created), attempts, error, _aware(claimed))
+        PendingRow(id_, type_, created, attempts, error, claimed)
         for id_, type_, created, attempts, error, claimed in rows
     ]
-
-
-def _aware(moment: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes; every time stored here is UTC."""
-    if moment is not None and moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment
 
 
 async def retry_now(engine: AsyncEngine, ids: Sequence[Any] | None) -> int:

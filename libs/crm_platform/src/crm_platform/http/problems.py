@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from crm_platform.errors import (
@@ -23,6 +24,7 @@ from crm_platform.errors import (
     UnsupportedMedia,
 )
 from crm_platform.failures import is_infrastructure_error
+from crm_platform.integrity import Violation, refused_value, violation_of
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +111,54 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     return errors
 
 
+def integrity_problem(violation: Violation, instance: str | None = None) -> JSONResponse:
+    """The answer to a constraint no use case expected to fail, by the constraint's kind.
+
+    A use case that expects one (a name taken by a concurrent create) maps it itself, by
+    name (``crm_platform.integrity.is_unique_violation``); nothing here guesses a duplicate
+    from an error that says something else.
+    """
+    columns = ", ".join(violation.columns) or violation.constraint or "a field"
+    thing = violation.table or "record"
+    if violation.kind == "unique":
+        return problem_response(
+            409,
+            "duplicate-value",
+            f"Another {thing} already has this {columns}.",
+            instance=instance,
+            errors=[
+                {"field": c, "message": f"already used by another {thing}", "code": "unique"}
+                for c in violation.columns
+            ],
+        )
+    if violation.kind in ("not_null", "check"):
+        message = "may not be empty" if violation.kind == "not_null" else "is not allowed here"
+        return problem_response(
+            422,
+            "constraint-violation",
+            f"The request is not valid: {columns} {message}.",
+            instance=instance,
+            errors=[
+                {"field": c, "message": message, "code": violation.kind}
+                for c in violation.columns or (violation.constraint or "request",)
+            ],
+        )
+    if violation.kind == "foreign_key":
+        return problem_response(
+            409,
+            "reference-conflict",
+            f"The change refers to a record that does not exist, or removes one that is "
+            f"still referred to ({columns}).",
+            instance=instance,
+        )
+    return problem_response(
+        409,
+        "constraint-violation",
+        "The change conflicts with the stored data; nothing was changed.",
+        instance=instance,
+    )
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _refused(request: Request, exc: DomainError) -> JSONResponse:
@@ -126,6 +176,31 @@ def install_problem_handlers(app: FastAPI) -> None:
             f"The request is not valid: check {fields}.",
             instance=request.url.path,
             errors=errors,
+        )
+
+    @app.exception_handler(IntegrityError)
+    async def _integrity(request: Request, exc: IntegrityError) -> JSONResponse:
+        violation = violation_of(exc)
+        log.warning(
+            "constraint violated on %s %s: %s %s",
+            request.method,
+            request.url.path,
+            violation,
+            exc.orig,
+        )
+        return integrity_problem(violation, instance=request.url.path)
+
+    @app.exception_handler(DBAPIError)  # IntegrityError, more specific, has its own
+    async def _refused_value(request: Request, exc: DBAPIError) -> JSONResponse:
+        reason = refused_value(exc)
+        if reason is None:  # the database's failure (503) or the code's own (500)
+            return await _unexpected(request, exc)
+        log.warning("value refused on %s %s: %s", request.method, request.url.path, exc.orig)
+        return problem_response(
+            422,
+            "value-not-storable",
+            f"The request is not valid: {reason}; nothing was changed.",
+            instance=request.url.path,
         )
 
     @app.exception_handler(StarletteHTTPException)

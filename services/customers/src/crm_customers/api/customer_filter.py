@@ -1,13 +1,13 @@
 """The filters of a customer list as one dependency, so every route that takes "a filtered
 list" (``GET /v1/customers``, the export) accepts exactly the same query parameters."""
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import Query
 
 from crm_customers.db.search_spec import CustomerFilter
 from crm_customers.domain.enums import ActivityStatus, Grade, Lifecycle, ReviewStatus
+from crm_platform.http.moments import UtcMoment
 
 
 async def customer_filter(  # async: FastAPI runs plain-def dependencies in a thread
@@ -24,8 +24,8 @@ async def customer_filter(  # async: FastAPI runs plain-def dependencies in a th
     activity_status: Annotated[list[ActivityStatus], Query()] = [],  # noqa: B006
     review_status: Annotated[list[ReviewStatus], Query()] = [],  # noqa: B006
     owner_id: Annotated[str | None, Query(max_length=64)] = None,
-    created_from: datetime | None = None,
-    created_to: datetime | None = None,
+    created_from: UtcMoment | None = None,
+    created_to: UtcMoment | None = None,
     archived: Annotated[
         bool | None, Query(description="true: archived only; omit: live only")
     ] = False,

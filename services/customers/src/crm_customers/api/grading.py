@@ -3,7 +3,7 @@
 import uuid
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Any, Self
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, status
 from fastapi.responses import JSONResponse
@@ -13,14 +13,15 @@ from pydantic import (
     Field,
     PlainSerializer,
     StringConstraints,
-    model_validator,
 )
 
 from crm_customers.api.dependencies import Context, IfMatch, expected_version
+from crm_customers.api.schemas import SortOrder
 from crm_customers.domain import grading, scoring
 from crm_customers.domain.enums import Grade, Recommendation
 from crm_platform.http.dependencies import SessionDep
 from crm_platform.http.idempotency import IdempotencyKey, claim_for, replay
+from crm_platform.http.patch import Clearable, PatchBody
 from crm_platform.idempotency import StoredResponse, run_once
 
 router = APIRouter(tags=["grading"])
@@ -50,26 +51,18 @@ class IndicatorIn(Strict):
     weight: Weight = Field(description="Relative weight; the defaults sum to 100")
     max_score: MaxScore = Decimal(100)
     active: bool = True
-    sort_order: int = 0
+    sort_order: SortOrder = 0
 
 
-class IndicatorPatch(Strict):
+class IndicatorPatch(PatchBody):
     version: int | None = Field(default=None, ge=1, description="Or send If-Match")
     name_zh: Label | None = None
     name_en: Label | None = None
-    description: Note | None = None
+    description: Annotated[Note | None, Clearable] = None
     weight: Weight | None = None
     max_score: MaxScore | None = None
     active: bool | None = Field(default=None, description="false retires it (no deletes)")
-    sort_order: int | None = None
-
-    @model_validator(mode="after")
-    def _required_stay_set(self) -> Self:
-        nullable = {"version", "description"}
-        nulls = sorted(f for f in self.model_fields_set - nullable if getattr(self, f) is None)
-        if nulls:
-            raise ValueError(f"cannot be set to null: {', '.join(nulls)}")
-        return self
+    sort_order: SortOrder | None = None
 
     def changes(self) -> dict[str, Any]:
         return self.model_dump(exclude_unset=True, exclude={"version"})

@@ -7,9 +7,11 @@ from fastapi import APIRouter, Query, status
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from crm_customers.api.dependencies import Context
+from crm_customers.api.schemas import SortOrder
 from crm_customers.domain import catalog
 from crm_customers.domain.enums import LABELS
 from crm_platform.http.dependencies import SessionDep
+from crm_platform.http.patch import Clearable, PatchBody
 
 router = APIRouter(tags=["meta"])
 
@@ -30,15 +32,14 @@ class IndustryIn(BaseModel):
     code: Slug
     name_zh: Label
     name_en: Label
-    sort_order: int = 0
+    sort_order: SortOrder = 0
 
 
-class IndustryPatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class IndustryPatch(PatchBody):
     name_zh: Label | None = None
     name_en: Label | None = None
     active: bool | None = None
-    sort_order: int | None = None
+    sort_order: SortOrder | None = None
 
 
 class IndustryOut(BaseModel):
@@ -55,10 +56,9 @@ class TagIn(BaseModel):
     name_en: Label | None = None
 
 
-class TagPatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class TagPatch(PatchBody):
     name: TagName | None = None
-    name_en: Label | None = None
+    name_en: Annotated[Label | None, Clearable] = None
     active: bool | None = None
 
 

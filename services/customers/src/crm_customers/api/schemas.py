@@ -23,6 +23,7 @@ from crm_customers.domain.validation import (
     is_landline,
     is_mainland_mobile,
 )
+from crm_platform.http.patch import Clearable, PatchBody
 
 
 def _upper(value: Any) -> Any:
@@ -60,6 +61,8 @@ CreditCode = Annotated[str, BeforeValidator(_upper), AfterValidator(_check(credi
 IdNumber = Annotated[str, BeforeValidator(_upper), AfterValidator(_check(id_number_error))]
 Mobile = Annotated[str, StringConstraints(strip_whitespace=True), AfterValidator(_mobile)]
 Landline = Annotated[str, StringConstraints(strip_whitespace=True), AfterValidator(_landline)]
+SortOrder = Annotated[int, Field(ge=-1_000_000, le=1_000_000, description="Lower sorts first")]
+"""Bounded: an unbounded integer reached the INTEGER column and answered 500."""
 
 
 class Strict(BaseModel):
@@ -105,14 +108,18 @@ class ContactCreate(ContactIn):
         )
 
 
-class ContactPatch(Strict):
+class ContactPatch(PatchBody):
+    """Only what changes; ``null`` clears position, mobile, phone, email or wechat."""
+
     version: int | None = Field(default=None, ge=1, description="Or send If-Match")
     name: ShortText | None = None
-    position: ShortText | None = None
-    mobile: Mobile | None = None
-    phone: Landline | None = None
-    email: EmailStr | None = None
-    wechat: Annotated[str, StringConstraints(strip_whitespace=True, max_length=64)] | None = None
+    position: Annotated[ShortText | None, Clearable] = None
+    mobile: Annotated[Mobile | None, Clearable] = None
+    phone: Annotated[Landline | None, Clearable] = None
+    email: Annotated[EmailStr | None, Clearable] = None
+    wechat: Annotated[
+        Annotated[str, StringConstraints(strip_whitespace=True, max_length=64)] | None, Clearable
+    ] = None
     is_primary: bool | None = None
     marketing_opt_out: OptOuts | None = None
 
@@ -145,19 +152,21 @@ class ContactOut(BaseModel):
 
 
 class _CustomerFields(Strict):
+    """Fields a customer may lack are ``Clearable``: a PATCH may send them as null."""
+
     name: Name | None = None
     industry: Code | None = None
     lifecycle: Lifecycle | None = None
     activity_status: ActivityStatus | None = None
-    grade: Grade | None = None
-    credit_code: CreditCode | None = None
-    registered_address: Address | None = None
-    id_number: IdNumber | None = None
+    grade: Annotated[Grade | None, Clearable] = None
+    credit_code: Annotated[CreditCode | None, Clearable] = None
+    registered_address: Annotated[Address | None, Clearable] = None
+    id_number: Annotated[IdNumber | None, Clearable] = None
     tags: list[TagName] | None = Field(default=None, max_length=50)
-    source: LeadSource | None = None
-    referred_by: uuid.UUID | None = None
-    needs: Text | None = None
-    remarks: Text | None = None
+    source: Annotated[LeadSource | None, Clearable] = None
+    referred_by: Annotated[uuid.UUID | None, Clearable] = None
+    needs: Annotated[Text | None, Clearable] = None
+    remarks: Annotated[Text | None, Clearable] = None
 
 
 class CustomerCreate(_CustomerFields):
@@ -196,20 +205,12 @@ class CustomerCreate(_CustomerFields):
         )
 
 
-class CustomerPatch(_CustomerFields):
+class CustomerPatch(PatchBody, _CustomerFields):
     version: int | None = Field(default=None, ge=1, description="Or send If-Match")
     kind: CustomerKind | None = None
     change_reason: Text | None = Field(
         default=None, description="Why, if key fields of a won customer need approval"
     )
-
-    @model_validator(mode="after")
-    def _required_stay_set(self) -> Self:
-        required = {"name", "industry", "lifecycle", "activity_status", "kind", "tags"}
-        nulls = sorted(f for f in required & self.model_fields_set if getattr(self, f) is None)
-        if nulls:
-            raise ValueError(f"cannot be set to null: {', '.join(nulls)}")
-        return self
 
     def changes(self) -> dict[str, Any]:
         data = self.model_dump(

@@ -7,10 +7,11 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, ForeignKey, Index, Integer, Numeric, String, Uuid
+from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, Numeric, String, Uuid
 from sqlmodel import Field
 
 from crm_customers.db.registry import CustomersModel
+from crm_platform.db import UtcDateTime
 
 SCORE = Numeric(8, 2)
 WEIGHT = Numeric(7, 2)
@@ -39,8 +40,8 @@ class GradingIndicator(CustomersModel, table=True):
     max_score: Decimal = _column(SCORE)
     active: bool = True
     sort_order: int = 0
-    created_at: datetime = _column(DateTime(timezone=True))
-    updated_at: datetime = _column(DateTime(timezone=True))
+    created_at: datetime = _column(UtcDateTime())
+    updated_at: datetime = _column(UtcDateTime())
     version: int = Field(default=1, sa_column=_indicator_version)
 
 
@@ -60,7 +61,7 @@ class GradingPolicy(CustomersModel, table=True):
     recommendation_a: str = Field(max_length=16)
     recommendation_b: str = Field(max_length=16)
     recommendation_c: str = Field(max_length=16)
-    updated_at: datetime = _column(DateTime(timezone=True))
+    updated_at: datetime = _column(UtcDateTime())
     updated_by: str | None = Field(default=None, max_length=64)
     version: int = Field(default=1, sa_column=_policy_version)
 
@@ -85,7 +86,7 @@ class CustomerEvaluation(CustomersModel, table=True):
     customer_version: int
     """The customer's version once this evaluation had set its grade."""
     evaluated_by: str = Field(max_length=64)
-    evaluated_at: datetime = _column(DateTime(timezone=True))
+    evaluated_at: datetime = _column(UtcDateTime())
 
 
 class EvaluationScore(CustomersModel, table=True):

@@ -5,10 +5,11 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Integer
+from sqlalchemy import JSON, Column, Integer
 from sqlmodel import Field
 
 from crm_customers.db.registry import CustomersModel
+from crm_platform.db import UtcDateTime
 
 _import_version = Column("version", Integer, nullable=False, default=1)
 
@@ -26,11 +27,9 @@ class CustomerImport(CustomersModel, table=True):
     dry_run: bool
     status: str = Field(max_length=16)  # running | completed | failed
     created_by: str = Field(max_length=64, index=True)
-    created_at: datetime = Field(
-        sa_column=Column(DateTime(timezone=True), nullable=False, index=True)
-    )
+    created_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False, index=True))
     finished_at: datetime | None = Field(
-        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
+        default=None, sa_column=Column(UtcDateTime(), nullable=True)
     )
     total_rows: int = 0
     valid_rows: int = 0

@@ -5,16 +5,17 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Index, Integer, String, text
+from sqlalchemy import JSON, Column, Index, Integer, String, text
 from sqlmodel import Field
 
 from crm_customers.db.registry import CustomersModel
+from crm_platform.db import UtcDateTime
 
 
 def _timestamp(*, nullable: bool = False, index: bool = False) -> Any:
     return Field(
         default=None if nullable else ...,
-        sa_column=Column(DateTime(timezone=True), nullable=nullable, index=index),
+        sa_column=Column(UtcDateTime(), nullable=nullable, index=index),
     )
 
 

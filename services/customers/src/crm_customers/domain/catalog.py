@@ -12,6 +12,7 @@ from crm_customers.db.models import Industry, Tag
 from crm_customers.domain import access
 from crm_customers.domain.context import RequestContext
 from crm_platform.errors import Conflict, NotFound
+from crm_platform.integrity import is_unique_violation
 
 
 async def list_industries(
@@ -54,8 +55,10 @@ async def create_tag(session: AsyncSession, ctx: RequestContext, fields: dict[st
         tag = Tag(**fields, created_at=datetime.now(UTC))
         session.add(tag)
         await session.flush()  # the unique name is checked here, inside the caller's transaction
-    except IntegrityError:
-        raise Conflict(f"Tag {fields['name']} already exists.", slug="duplicate-tag") from None
+    except IntegrityError as exc:
+        if is_unique_violation(exc, "tag", "name"):
+            raise _duplicate_tag(fields["name"]) from None
+        raise
     return tag
 
 
@@ -71,6 +74,12 @@ async def update_tag(
             setattr(tag, field, value)
         session.add(tag)
         await session.flush()  # the unique name is checked here, inside the caller's transaction
-    except IntegrityError:
-        raise Conflict(f"Tag {changes.get('name')} already exists.", slug="duplicate-tag") from None
+    except IntegrityError as exc:
+        if is_unique_violation(exc, "tag", "name"):
+            raise _duplicate_tag(changes["name"]) from None
+        raise  # any other constraint: the HTTP edge answers it by its kind
     return tag
+
+
+def _duplicate_tag(name: str) -> Conflict:
+    return Conflict(f"Tag {name} already exists.", slug="duplicate-tag")

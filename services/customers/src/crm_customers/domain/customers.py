@@ -39,6 +39,7 @@ from crm_customers.domain.records import (
 )
 from crm_customers.events import published as ev
 from crm_platform.errors import Conflict
+from crm_platform.integrity import is_unique_violation
 
 
 async def create_customer(
@@ -83,6 +84,8 @@ async def create_customer(
     try:
         await repository.insert_customer(session, customer)
     except IntegrityError as exc:  # another create took the same identifier meanwhile
+        if not is_unique_violation(exc, "customer", "credit_code"):
+            raise
         raise Conflict(
             "A customer with the same credit code or ID number was created at the same "
             "moment; search for it before creating again.",

@@ -42,6 +42,7 @@ from crm_customers.domain.records import (
 )
 from crm_customers.events import published as ev
 from crm_platform.errors import Conflict, Forbidden, InvalidField, NotFound
+from crm_platform.integrity import is_unique_violation
 
 EVALUATORS = access.WRITE_ALL | access.WRITE_OWN
 
@@ -90,8 +91,10 @@ async def create_indicator(
         indicator = GradingIndicator(**fields, created_at=now, updated_at=now)
         session.add(indicator)
         await session.flush()  # the unique name is checked here, inside the caller's transaction
-    except IntegrityError:  # a concurrent create took the name
-        raise _duplicate_name(fields["name_zh"]) from None
+    except IntegrityError as exc:
+        if is_unique_violation(exc, "grading_indicator", "name_zh"):  # a concurrent create
+            raise _duplicate_name(fields["name_zh"]) from None
+        raise
     return indicator
 
 
@@ -117,8 +120,10 @@ async def update_indicator(
         indicator.updated_at = datetime.now(UTC)
         session.add(indicator)
         await flush_versioned(session, expected_version)
-    except IntegrityError:
-        raise _duplicate_name(changes.get("name_zh")) from None
+    except IntegrityError as exc:
+        if is_unique_violation(exc, "grading_indicator", "name_zh"):
+            raise _duplicate_name(changes["name_zh"]) from None
+        raise
     return indicator
 
 

@@ -53,6 +53,7 @@ from crm_customers.domain.records import (
 from crm_customers.events import published as ev
 from crm_platform.errors import Conflict, Forbidden, NotFound
 from crm_platform.events.outbox import add_events
+from crm_platform.integrity import violation_of
 
 C = ImportColumn
 
@@ -488,8 +489,8 @@ async def _commit_batch(
     for attempt in (1, 2):
         try:
             created = await _insert_batch(session, ctx, batch)
-        except IntegrityError:
-            if attempt == 2:
+        except IntegrityError as exc:
+            if violation_of(exc).kind != "unique" or attempt == 2:
                 raise Conflict(
                     "Customers changed while this import ran; upload the file again "
                     "(rows already imported are reported as duplicates).",

@@ -3,9 +3,10 @@
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Column, DateTime, false
+from sqlalchemy import Column, false
 from sqlmodel import Field
 
+from crm_platform.db import UtcDateTime
 from crm_service_desk.db.registry import ServiceDeskModel
 
 
@@ -23,5 +24,5 @@ class CustomerReplica(ServiceDeskModel, table=True):
     # Archived customers (merged ones too) stay here for history but take no new work.
     archived: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     source_version: int = 0
-    source_event_time: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
-    replicated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    source_event_time: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
+    replicated_at: datetime = Field(sa_column=Column(UtcDateTime(), nullable=False))
