@@ -196,7 +196,7 @@ async def test_a_request_while_the_database_is_away_is_a_503_not_a_500(
                 proxy.cut()
                 response = await client.post("/v1/ledger", headers=headers)
                 body = _is_problem(response, 503)
-                assert body["type"].endswith("database-unavailable")
+                assert body["type"].endswith("dependency-unavailable")
                 assert response.headers["retry-after"] == "5"
                 proxy.restore()
                 assert (await client.post("/v1/ledger", headers=headers)).status_code == 200

@@ -220,12 +220,14 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         if is_infrastructure_error(exc):  # nothing was applied: the transaction rolled back
-            log.warning("database unavailable on %s %s: %r", request.method, request.url.path, exc)
+            log.warning(
+                "dependency unavailable on %s %s: %r", request.method, request.url.path, exc
+            )
             return problem_response(
                 503,
-                "database-unavailable",
-                "The service cannot reach its database just now; nothing was changed. "
-                "Try again shortly.",
+                "dependency-unavailable",
+                "The service cannot reach its database or message broker just now; nothing was "
+                "changed. Try again shortly.",
                 instance=request.url.path,
                 headers={"retry-after": "5"},
             )
