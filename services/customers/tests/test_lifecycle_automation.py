@@ -18,6 +18,7 @@ from crm_platform.metrics import REGISTRY
 from crm_platform.testing import create_vhost, delete_vhost, fetch, run_id, wait_until
 
 from .conftest import outbox_events
+from .factories import create_customer
 
 AUTOMATION = "system:customers-automation"
 
@@ -89,21 +90,6 @@ def _won(customer_id: str) -> CloudEvent:
     )
 
 
-async def _customer(client, lifecycle: str) -> dict:
-    response = await client.post(
-        "/v1/customers",
-        json={
-            "kind": "enterprise",
-            "name": f"杭州{uuid.uuid4().hex[:6]}科技有限公司",
-            "industry": "it",
-            "lifecycle": lifecycle,
-            "allow_duplicate": True,
-        },
-    )
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
 async def _handled(settings, event: CloudEvent) -> None:
     """The consumer committed its transaction for ``event`` (the inbox row is written in it)."""
 
@@ -135,7 +121,7 @@ async def _current(client, customer_id: str) -> dict:
 async def test_positive_followup_delivered_twice_makes_a_prospect_intent_once(
     app, settings
 ) -> None:
-    customer = await _customer(app, "prospect")
+    customer = await create_customer(app, lifecycle="prospect")
     event = _followup(customer["id"], "positive")
     duplicates_before = _consumed("followup.logged", "duplicate")
 
@@ -166,7 +152,7 @@ async def test_positive_followup_delivered_twice_makes_a_prospect_intent_once(
 
 @pytest.mark.parametrize("feedback", ["neutral", "negative", "enthusiastic"])
 async def test_feedback_other_than_positive_changes_nothing(app, settings, feedback) -> None:
-    customer = await _customer(app, "prospect")
+    customer = await create_customer(app, lifecycle="prospect")
     event = _followup(customer["id"], feedback)
 
     await _publish(settings, event)
@@ -179,7 +165,7 @@ async def test_feedback_other_than_positive_changes_nothing(app, settings, feedb
 
 @pytest.mark.parametrize("lifecycle", ["intent", "won", "lost"])
 async def test_positive_feedback_moves_only_prospects(app, settings, lifecycle) -> None:
-    customer = await _customer(app, lifecycle)
+    customer = await create_customer(app, lifecycle=lifecycle)
     event = _followup(customer["id"], "positive")
 
     await _publish(settings, event)
@@ -192,7 +178,7 @@ async def test_positive_feedback_moves_only_prospects(app, settings, lifecycle) 
 
 @pytest.mark.parametrize("lifecycle", ["prospect", "intent", "lost"])
 async def test_won_opportunity_makes_the_customer_won(app, settings, lifecycle) -> None:
-    customer = await _customer(app, lifecycle)
+    customer = await create_customer(app, lifecycle=lifecycle)
     event = _won(customer["id"])
 
     await _publish(settings, event)
@@ -208,7 +194,7 @@ async def test_won_opportunity_makes_the_customer_won(app, settings, lifecycle) 
 
 
 async def test_won_opportunity_on_a_won_customer_changes_nothing(app, settings) -> None:
-    customer = await _customer(app, "won")
+    customer = await create_customer(app, lifecycle="won")
     event = _won(customer["id"])
 
     await _publish(settings, event)
@@ -220,7 +206,7 @@ async def test_won_opportunity_on_a_won_customer_changes_nothing(app, settings) 
 
 
 async def test_manual_lifecycle_change_still_works_after_automation(app, settings) -> None:
-    customer = await _customer(app, "prospect")
+    customer = await create_customer(app, lifecycle="prospect")
     event = _followup(customer["id"], "positive")
     await _publish(settings, event)
     await _handled(settings, event)
@@ -254,8 +240,8 @@ async def test_event_for_an_unknown_customer_is_dropped_not_retried(app, setting
 
 
 async def test_event_for_a_merged_customer_moves_the_customer_it_went_into(app, settings) -> None:
-    merged = await _customer(app, "prospect")
-    survivor = await _customer(app, "prospect")
+    merged = await create_customer(app, lifecycle="prospect")
+    survivor = await create_customer(app, lifecycle="prospect")
     await fetch(
         settings.database_url,
         "UPDATE customer SET merged_into = $1 WHERE id = $2",
