@@ -1,6 +1,5 @@
 """Customer import (dry run, commit, safe repeat) and export (XLSX/CSV, filters, visibility)."""
 
-import asyncio
 import csv
 import io
 import time
@@ -10,14 +9,12 @@ import pytest
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
 
-from crm_customers.__main__ import MIGRATIONS_DIR
 from crm_customers.db.models import Contact, Customer
 from crm_customers.domain.import_files import cell_text, normalize_header, split_tags
-from crm_customers.main import create_app
 from crm_customers.settings import CustomersSettings
 from crm_platform.events.outbox import OutboxMessage
-from crm_platform.migrations import upgrade
 
+from .conftest import app_client, migrated_sqlite
 from .factories import create_customer, create_individual, create_tags, credit_code, id_number
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -677,31 +674,23 @@ async def test_import_and_export_on_sqlite_too(tmp_path, amqp_url, token_for, mo
     from crm_customers.domain import exports
 
     monkeypatch.setattr(exports, "BATCH", 2)  # tags and contacts read while the list streams
-    url = f"sqlite+aiosqlite:///{tmp_path}/customers.db"
-    await asyncio.to_thread(upgrade, MIGRATIONS_DIR, url)
     settings = CustomersSettings(
-        database_url=url,
+        database_url=await migrated_sqlite(tmp_path),
         amqp_url=amqp_url,
         relay_enabled=False,
         consumer_enabled=False,
         import_batch_size=2,
     )
-    app = create_app(settings)
     rows = [["name", "kind", "industry", "credit_code", "contact_name"]] + [
         [f"公司{n}", "enterprise", "it", credit_code(n), f"联系人{n}"] for n in range(5)
     ]
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(
-            transport=transport, base_url="http://customers", headers=token_for()
-        ) as client:
-            client.app = app  # type: ignore[attr-defined]
-            first = (await upload(client, csv_bytes(rows), "a.csv", dry_run=False)).json()
-            second = (await upload(client, csv_bytes(rows), "a.csv", dry_run=False)).json()
-            async with app.state.runtime.sessionmaker() as session:
-                contacts = (await session.execute(select(func.count(Contact.id)))).scalar()
-            exported = await client.get("/v1/customers/export", params={"format": "csv"})
-            xlsx = await client.get("/v1/customers/export", params={"format": "xlsx"})
+    async with app_client(settings, token_for()) as client:
+        first = (await upload(client, csv_bytes(rows), "a.csv", dry_run=False)).json()
+        second = (await upload(client, csv_bytes(rows), "a.csv", dry_run=False)).json()
+        async with client.app.state.runtime.sessionmaker() as session:
+            contacts = (await session.execute(select(func.count(Contact.id)))).scalar()
+        exported = await client.get("/v1/customers/export", params={"format": "csv"})
+        xlsx = await client.get("/v1/customers/export", params={"format": "xlsx"})
     assert first["counts"]["created"] == 5 and second["counts"]["duplicate"] == 5
     listed = list(csv.reader(io.StringIO(exported.content.decode("utf-8-sig"))))
     contact_column = listed[0].index("联系人")

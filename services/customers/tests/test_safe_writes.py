@@ -4,16 +4,13 @@ import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx
 import pytest
 from sqlalchemy import func, select
 
 from crm_customers.db.models import Customer
-from crm_customers.main import create_app
 from crm_customers.settings import CustomersSettings
-from crm_platform.migrations import upgrade
 
-from .conftest import outbox_events
+from .conftest import app_client, migrated_sqlite, outbox_events
 from .factories import create_customer
 
 NEW = {"kind": "enterprise", "name": "深圳市前海微众科技有限公司", "industry": "finance"}
@@ -121,15 +118,10 @@ async def test_200_concurrent_creates_get_200_distinct_codes_on_postgresql(clien
 
 @pytest.fixture
 async def sqlite_client(tmp_path: Path, amqp_url: str, token_for):
-    url = f"sqlite+aiosqlite:///{tmp_path}/customers.db"
-    await asyncio.to_thread(upgrade, Path(__file__).parents[1] / "migrations", url)
-    app = create_app(CustomersSettings(database_url=url, amqp_url=amqp_url, relay_enabled=False))
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(
-            transport=transport, base_url="http://c", headers=token_for()
-        ) as client:
-            yield client
+    url = await migrated_sqlite(tmp_path)
+    settings = CustomersSettings(database_url=url, amqp_url=amqp_url, relay_enabled=False)
+    async with app_client(settings, token_for()) as client:
+        yield client
 
 
 async def test_200_concurrent_creates_get_200_distinct_codes_on_sqlite(sqlite_client) -> None:
