@@ -1,6 +1,9 @@
 """The customers app in-process on a fresh, migrated PostgreSQL database."""
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 
 import httpx
 import pytest
@@ -8,6 +11,7 @@ import pytest
 from crm_customers.__main__ import MIGRATIONS_DIR
 from crm_customers.main import create_app
 from crm_customers.settings import CustomersSettings
+from crm_platform.migrations import upgrade
 from crm_platform.testing import bearer
 
 
@@ -30,16 +34,34 @@ def token_for(settings: CustomersSettings) -> Callable[..., dict[str, str]]:
     return make
 
 
-@pytest.fixture
-async def client(settings: CustomersSettings, token_for) -> AsyncIterator[httpx.AsyncClient]:
+@contextlib.asynccontextmanager
+async def app_client(
+    settings: CustomersSettings, headers: dict[str, str]
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The customers app run in-process (lifespan included) and a client sending ``headers``;
+    the app rides on ``client.app`` for tests that read its database or runtime."""
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(
-            transport=transport, base_url="http://customers", headers=token_for()
+            transport=transport, base_url="http://customers", headers=headers
         ) as client:
             client.app = app  # type: ignore[attr-defined]
             yield client
+
+
+async def migrated_sqlite(directory: Path) -> str:
+    """The URL of a new SQLite file in ``directory`` at the head of the migrations: the
+    service runs on SQLite too, and these tests keep migrating it from nothing."""
+    url = f"sqlite+aiosqlite:///{directory}/customers.db"
+    await asyncio.to_thread(upgrade, MIGRATIONS_DIR, url)
+    return url
+
+
+@pytest.fixture
+async def client(settings: CustomersSettings, token_for) -> AsyncIterator[httpx.AsyncClient]:
+    async with app_client(settings, token_for()) as client:
+        yield client
 
 
 @pytest.fixture

@@ -1,29 +1,17 @@
 """Key fields of a won customer change only through an approved change request."""
 
-from crm_customers.domain.validation import credit_code_check_char
-
 from .conftest import outbox_events
+from .factories import create_customer, credit_code, request_change
 
-WON = {"kind": "enterprise", "name": "苏州金鸡湖精密制造有限公司", "industry": "manufacturing"}
 NEW_NAME = "苏州金鸡湖精密制造股份有限公司"
-
-
-def credit_code(serial: str) -> str:
-    first17 = f"91320500MA{serial:0>7}"
-    return first17 + credit_code_check_char(first17)
-
-
-async def won_customer_of(rep, **fields) -> dict:
-    response = await rep.post("/v1/customers", json={**WON, "lifecycle": "won", **fields})
-    assert response.status_code == 201, response.text
-    return response.json()
+SUZHOU = "320500"  # the administrative division in these customers' credit codes
 
 
 async def test_a_won_customers_name_waits_for_approval_and_applies_when_approved(
     client, as_user
 ) -> None:
     rep, manager = as_user("rep-1", "sales_rep"), as_user("boss", "sales_manager")
-    customer = await won_customer_of(rep)
+    customer = await create_customer(rep, lifecycle="won")
     url = f"/v1/customers/{customer['id']}"
 
     response = await rep.patch(
@@ -35,13 +23,13 @@ async def test_a_won_customers_name_waits_for_approval_and_applies_when_approved
     request = body["change_request"]
     assert request["status"] == "pending"
     assert request["changes"] == {"name": NEW_NAME}
-    assert request["previous"] == {"name": WON["name"]}
+    assert request["previous"] == {"name": customer["name"]}
     assert request["reason"] == "改制" and request["requested_by"] == "rep-1"
     assert response.headers["location"] == f"/v1/change-requests/{request['id']}"
     # The non-key field applied at once, the name did not.
     assert body["customer"]["remarks"] == "改制为股份公司"
-    assert body["customer"]["name"] == WON["name"]
-    assert (await rep.get(url)).json()["name"] == WON["name"]
+    assert body["customer"]["name"] == customer["name"]
+    assert (await rep.get(url)).json()["name"] == customer["name"]
     assert [e["data"]["id"] for e in await outbox_events(client, "change_request.created")] == [
         request["id"]
     ]
@@ -60,9 +48,9 @@ async def test_a_won_customers_name_waits_for_approval_and_applies_when_approved
 
 async def test_a_rejected_request_keeps_its_reason_and_changes_nothing(client, as_user) -> None:
     rep, manager = as_user("rep-1", "sales_rep"), as_user("boss", "sales_manager")
-    customer = await won_customer_of(rep)
+    customer = await create_customer(rep, lifecycle="won")
     url = f"/v1/customers/{customer['id']}"
-    request = (await rep.patch(url, json={"version": 1, "name": NEW_NAME})).json()["change_request"]
+    request = await request_change(rep, customer, name=NEW_NAME)
     reject_url = f"/v1/change-requests/{request['id']}/reject"
 
     assert (await manager.post(reject_url, json={})).status_code == 422  # a reason is required
@@ -71,7 +59,7 @@ async def test_a_rejected_request_keeps_its_reason_and_changes_nothing(client, a
 
     kept = (await rep.get(f"/v1/change-requests/{request['id']}")).json()
     assert kept["status"] == "rejected" and kept["decision_reason"] == "营业执照未变更"
-    assert (await rep.get(url)).json()["name"] == WON["name"]
+    assert (await rep.get(url)).json()["name"] == customer["name"]
     [event] = await outbox_events(client, "change_request.rejected")
     assert event["data"]["decision_reason"] == "营业执照未变更"
     # A decided request cannot be decided again.
@@ -81,24 +69,22 @@ async def test_a_rejected_request_keeps_its_reason_and_changes_nothing(client, a
 
 async def test_only_a_manager_other_than_the_requester_decides(as_user) -> None:
     rep, boss = as_user("rep-1", "sales_rep"), as_user("boss", "sales_manager")
-    customer = await won_customer_of(rep)
-    request = (
-        await boss.patch(f"/v1/customers/{customer['id']}", json={"version": 1, "name": NEW_NAME})
-    ).json()["change_request"]
+    customer = await create_customer(rep, lifecycle="won")
+    request = await request_change(boss, customer, name=NEW_NAME)
     approve = f"/v1/change-requests/{request['id']}/approve"
 
     assert (await rep.post(approve)).status_code == 403  # a rep never approves
     assert (await boss.post(approve)).status_code == 403  # nor the requester
-    assert (await rep.get(f"/v1/customers/{customer['id']}")).json()["name"] == WON["name"]
+    assert (await rep.get(f"/v1/customers/{customer['id']}")).json()["name"] == customer["name"]
     assert (await as_user("boss-2", "sales_manager").post(approve)).status_code == 200
     assert (await rep.get(f"/v1/customers/{customer['id']}")).json()["name"] == NEW_NAME
 
 
 async def test_one_pending_request_per_customer_until_withdrawn(as_user) -> None:
     rep = as_user("rep-1", "sales_rep")
-    customer = await won_customer_of(rep)
+    customer = await create_customer(rep, lifecycle="won")
     url = f"/v1/customers/{customer['id']}"
-    first = (await rep.patch(url, json={"version": 1, "name": NEW_NAME})).json()["change_request"]
+    first = await request_change(rep, customer, name=NEW_NAME)
 
     second = await rep.patch(url, json={"version": 1, "name": "另一个名字有限公司"})
     assert second.status_code == 409
@@ -114,27 +100,23 @@ async def test_one_pending_request_per_customer_until_withdrawn(as_user) -> None
 
 async def test_customers_not_won_change_key_fields_at_once(as_user) -> None:
     rep = as_user("rep-1", "sales_rep")
-    response = await rep.post("/v1/customers", json={**WON, "lifecycle": "intent"})
-    customer = response.json()
+    customer = await create_customer(rep, lifecycle="intent")
     changed = await rep.patch(
         f"/v1/customers/{customer['id']}", json={"version": 1, "name": NEW_NAME}
     )
     assert changed.status_code == 200 and changed.json()["name"] == NEW_NAME
     # An unchanged key field on a won customer needs no approval either.
-    won = await won_customer_of(rep, name="无锡太湖纺织有限公司")
+    won = await create_customer(rep, lifecycle="won")
     same = await rep.patch(
-        f"/v1/customers/{won['id']}",
-        json={"version": 1, "name": "无锡太湖纺织有限公司", "remarks": "ok"},
+        f"/v1/customers/{won['id']}", json={"version": 1, "name": won["name"], "remarks": "ok"}
     )
     assert same.status_code == 200 and same.json()["remarks"] == "ok"
 
 
 async def test_reps_see_requests_of_their_own_customers_only(as_user) -> None:
     alice, bob = as_user("alice", "sales_rep"), as_user("bob", "sales_rep")
-    customer = await won_customer_of(alice)
-    request = (
-        await alice.patch(f"/v1/customers/{customer['id']}", json={"version": 1, "name": NEW_NAME})
-    ).json()["change_request"]
+    customer = await create_customer(alice, lifecycle="won")
+    request = await request_change(alice, customer, name=NEW_NAME)
 
     mine = (await alice.get("/v1/change-requests", params={"status": "pending"})).json()
     assert [r["id"] for r in mine["items"]] == [request["id"]] and mine["total"] == 1
@@ -151,28 +133,22 @@ async def test_reps_see_requests_of_their_own_customers_only(as_user) -> None:
 async def test_approval_checks_the_record_again(client, as_user) -> None:
     """A credit code taken by another customer since the request: approval refused (409)."""
     rep, manager = as_user("rep-1", "sales_rep"), as_user("boss", "sales_manager")
-    customer = await won_customer_of(rep, credit_code=credit_code("1"))
-    wanted = credit_code("2")
-    request = (
-        await rep.patch(
-            f"/v1/customers/{customer['id']}", json={"version": 1, "credit_code": wanted}
-        )
-    ).json()["change_request"]
-    await client.post(
-        "/v1/customers", json={**WON, "name": "常州龙城电机有限公司", "credit_code": wanted}
-    )
+    customer = await create_customer(rep, lifecycle="won", credit_code=credit_code(1, SUZHOU))
+    wanted = credit_code(2, SUZHOU)
+    request = await request_change(rep, customer, credit_code=wanted)
+    await create_customer(client, credit_code=wanted)
 
     refused = await manager.post(f"/v1/change-requests/{request['id']}/approve")
     assert refused.status_code == 409
     assert (await rep.get(f"/v1/change-requests/{request['id']}")).json()["status"] == "pending"
     assert (await rep.get(f"/v1/customers/{customer['id']}")).json()["credit_code"] == (
-        credit_code("1")
+        credit_code(1, SUZHOU)
     )
 
 
 async def test_a_change_of_kind_takes_its_dependent_fields_along(as_user) -> None:
     rep, manager = as_user("rep-1", "sales_rep"), as_user("boss", "sales_manager")
-    customer = await won_customer_of(rep, credit_code=credit_code("3"))
+    customer = await create_customer(rep, lifecycle="won", credit_code=credit_code(3, SUZHOU))
     url = f"/v1/customers/{customer['id']}"
 
     invalid = await rep.patch(url, json={"version": 1, "kind": "individual"})

@@ -8,6 +8,8 @@ from sqlmodel import select
 
 from crm_platform.events.outbox import OutboxMessage
 
+from .factories import create_customer
+
 NEW = {
     "kind": "enterprise",
     "name": "上海星辰科技有限公司",
@@ -34,7 +36,7 @@ async def test_create_get_and_list(client) -> None:
 
 
 async def test_creation_stages_customer_created_in_the_outbox(client) -> None:
-    customer = (await client.post("/v1/customers", json=NEW)).json()
+    customer = await create_customer(client)
     runtime = client.app.state.runtime
     async with runtime.sessionmaker() as session:
         rows = (await session.exec(select(OutboxMessage))).all()

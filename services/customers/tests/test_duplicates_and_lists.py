@@ -1,24 +1,20 @@
 """Duplicate guard, search, archive, tags, enums."""
 
 from .conftest import outbox_events
+from .factories import (
+    contact_body,
+    create_contact,
+    create_customer,
+    create_industry,
+    create_tag,
+    enterprise_body,
+)
 from .test_validation import VALID_CREDIT_CODE
-
-COMPANY = {"kind": "enterprise", "name": "杭州西湖电子科技有限公司", "industry": "manufacturing"}
 
 
 async def test_same_credit_code_is_refused_pointing_at_the_existing_customer(client) -> None:
-    first = (
-        await client.post("/v1/customers", json={**COMPANY, "credit_code": VALID_CREDIT_CODE})
-    ).json()
-    again = await client.post(
-        "/v1/customers",
-        json={
-            **COMPANY,
-            "name": "完全不同的名字",
-            "credit_code": VALID_CREDIT_CODE,
-            "allow_duplicate": True,
-        },
-    )
+    first = await create_customer(client, credit_code=VALID_CREDIT_CODE)
+    again = await client.post("/v1/customers", json=enterprise_body(credit_code=VALID_CREDIT_CODE))
     assert again.status_code == 409
     body = again.json()
     assert body["type"] == "urn:crm:problem:duplicate-credit-code"
@@ -26,11 +22,9 @@ async def test_same_credit_code_is_refused_pointing_at_the_existing_customer(cli
 
 
 async def test_similar_name_warns_and_the_caller_may_override(client) -> None:
-    first = (await client.post("/v1/customers", json=COMPANY)).json()
-    similar = {**COMPANY, "name": "杭州西湖电子科技有限公司 "}
-    warned = await client.post(
-        "/v1/customers", json={**similar, "name": "杭州 西湖电子科技 有限公司"}
-    )
+    first = await create_customer(client, name="杭州西湖电子科技有限公司")
+    similar = enterprise_body(name="杭州 西湖电子科技 有限公司", allow_duplicate=False)
+    warned = await client.post("/v1/customers", json=similar)
     assert warned.status_code == 409
     assert warned.json()["type"] == "urn:crm:problem:possible-duplicate"
     assert warned.json()["candidates"][0]["id"] == first["id"]
@@ -39,40 +33,25 @@ async def test_similar_name_warns_and_the_caller_may_override(client) -> None:
 
 
 async def test_same_contact_mobile_warns(client) -> None:
-    await client.post(
-        "/v1/customers", json={**COMPANY, "contacts": [{"name": "周杰", "mobile": "13912345678"}]}
-    )
-    other = {"kind": "enterprise", "name": "南京紫金农业有限公司", "industry": "agriculture"}
-    warned = await client.post(
-        "/v1/customers", json={**other, "contacts": [{"name": "周", "mobile": "13912345678"}]}
-    )
+    await create_customer(client, contacts=[contact_body(mobile="13912345678")])
+    other = enterprise_body(contacts=[contact_body(mobile="13912345678")], allow_duplicate=False)
+    warned = await client.post("/v1/customers", json=other)
     assert warned.status_code == 409
     assert warned.json()["candidates"][0]["reason"] == "same_contact_mobile:13912345678"
 
 
 async def test_search_filters_sort_and_paginate(client) -> None:
-    await client.post("/v1/tags", json={"name": "高预算", "name_en": "High budget"})
+    await create_tag(client, "高预算", name_en="High budget")
     rows = [
         ("北京朝阳贸易有限公司", "wholesale", "prospect", ["高预算"]),
         ("北京海淀软件有限公司", "it", "intent", []),
         ("上海浦东软件有限公司", "it", "won", ["高预算"]),
         ("广州天河餐饮有限公司", "hospitality", "lost", []),
     ]
-    created = []
-    for name, industry, lifecycle, tags in rows:
-        response = await client.post(
-            "/v1/customers",
-            json={
-                "kind": "enterprise",
-                "name": name,
-                "industry": industry,
-                "lifecycle": lifecycle,
-                "tags": tags,
-                "allow_duplicate": True,
-            },
-        )
-        assert response.status_code == 201, response.text
-        created.append(response.json())
+    created = [
+        await create_customer(client, name=name, industry=industry, lifecycle=lifecycle, tags=tags)
+        for name, industry, lifecycle, tags in rows
+    ]
 
     async def names(**params) -> list[str]:
         response = await client.get("/v1/customers", params=params)
@@ -105,7 +84,7 @@ async def test_search_filters_sort_and_paginate(client) -> None:
 
 
 async def test_archived_customers_leave_default_lists_and_can_be_restored(client) -> None:
-    customer = (await client.post("/v1/customers", json=COMPANY)).json()
+    customer = await create_customer(client)
     archived = await client.post(f"/v1/customers/{customer['id']}/archive")
     assert archived.status_code == 200 and archived.json()["archived"] is True
     assert (await client.get("/v1/customers")).json()["total"] == 0
@@ -125,7 +104,7 @@ async def test_archived_customers_leave_default_lists_and_can_be_restored(client
 
 
 async def test_manual_lifecycle_change_emits_lifecycle_changed(client) -> None:
-    customer = (await client.post("/v1/customers", json=COMPANY)).json()
+    customer = await create_customer(client)
     await client.patch(
         f"/v1/customers/{customer['id']}", json={"version": 1, "lifecycle": "intent"}
     )
@@ -142,11 +121,9 @@ async def test_manual_lifecycle_change_emits_lifecycle_changed(client) -> None:
 
 
 async def test_contacts_keep_exactly_one_primary_and_emit_consent_changes(client) -> None:
-    customer = (
-        await client.post("/v1/customers", json={**COMPANY, "contacts": [{"name": "甲"}]})
-    ).json()
+    customer = await create_customer(client, contacts=[{"name": "甲"}])
     url = f"/v1/customers/{customer['id']}/contacts"
-    second = (await client.post(url, json={"name": "乙", "is_primary": True})).json()
+    second = await create_contact(client, customer, name="乙", is_primary=True)
     contacts = (await client.get(url)).json()
     assert [(c["name"], c["is_primary"]) for c in contacts] == [("乙", True), ("甲", False)]
     updated = await client.patch(
@@ -171,6 +148,31 @@ async def test_tags_are_administered_by_admins(client, as_user) -> None:
     ).status_code == 403
     assert (await client.post("/v1/tags", json={"name": "竞品客户"})).status_code == 201
     assert (await client.post("/v1/tags", json={"name": "竞品客户"})).status_code == 409
+
+
+async def test_an_administered_industry_takes_customers_until_it_is_retired(
+    client, as_user
+) -> None:
+    body = {"code": "new_energy", "name_zh": "新能源", "name_en": "New energy"}
+    assert (
+        await as_user("alice", "sales_rep").post("/v1/industries", json=body)
+    ).status_code == 403
+    industry = await create_industry(client, **body)
+    assert (await client.post("/v1/industries", json=body)).status_code == 409
+    enums = (await client.get("/v1/meta/enums")).json()
+    assert {"code": "new_energy", "zh-CN": "新能源", "en": "New energy", "active": True} in enums[
+        "industry"
+    ]
+    customer = await create_customer(client, industry=industry["code"])
+    assert customer["industry"] == "new_energy"
+
+    retired = await client.patch("/v1/industries/new_energy", json={"active": False})
+    assert retired.status_code == 200 and retired.json()["active"] is False
+    refused = await client.post("/v1/customers", json=enterprise_body(industry="new_energy"))
+    assert refused.status_code == 422
+    assert refused.json()["errors"][0]["field"] == "body.industry"
+    kept = (await client.get(f"/v1/customers/{customer['id']}")).json()
+    assert kept["industry"] == "new_energy"  # who has it keeps it
 
 
 async def test_enums_have_codes_and_both_labels(client) -> None:

@@ -19,6 +19,7 @@ from crm_customers.domain.scoring import (
 )
 
 from .conftest import outbox_events
+from .factories import create_customer, enterprise_body
 
 D = Decimal
 
@@ -109,20 +110,6 @@ def test_policy_constraints(a_min: str, b_min: str, terminate: str, field: str |
 
 
 # --- API helpers --------------------------------------------------------------------------
-
-NEW = {"kind": "enterprise", "industry": "manufacturing", "lifecycle": "won"}
-
-
-async def new_customer(client, owner: str = "u-admin", name: str | None = None) -> dict:
-    body = {
-        **NEW,
-        "name": name or f"苏州精工机械{uuid.uuid4().hex[:6]}有限公司",
-        "owner_id": owner,
-        "allow_duplicate": True,
-    }
-    response = await client.post("/v1/customers", json=body)
-    assert response.status_code == 201, response.text
-    return response.json()
 
 
 async def indicators(client, **params) -> list[dict]:
@@ -296,7 +283,7 @@ async def test_an_inconsistent_policy_is_refused_naming_the_field(client) -> Non
 
 
 async def test_an_evaluation_scores_stores_and_sets_the_grade(client) -> None:
-    customer = await new_customer(client)
+    customer = await create_customer(client)
     scores = {"年采购额": "95", "合作年限": "80", "合作深度": "90", "客户满意度": "85",
               "发展潜力": "70", "付款信用": "100"}  # fmt: skip
     response = await evaluate(client, customer, await form(client, scores, comment="年度评估"))
@@ -320,7 +307,7 @@ async def test_an_evaluation_scores_stores_and_sets_the_grade(client) -> None:
 
 
 async def test_grading_stages_customer_updated_and_customer_graded(client) -> None:
-    customer = await new_customer(client)
+    customer = await create_customer(client)
     first = (await evaluate(client, customer, await form(client, "70"))).json()
     second = (await evaluate(client, customer, await form(client, "30"))).json()
 
@@ -337,7 +324,7 @@ async def test_grading_stages_customer_updated_and_customer_graded(client) -> No
 
 
 async def test_every_active_indicator_must_be_scored_within_its_scale(client) -> None:
-    customer = await new_customer(client)
+    customer = await create_customer(client)
     body = await form(client)
 
     missing = await evaluate(client, customer, {"scores": body["scores"][1:]})
@@ -371,7 +358,7 @@ async def test_every_active_indicator_must_be_scored_within_its_scale(client) ->
 
 
 async def test_a_scale_other_than_100_and_retired_indicators(client) -> None:
-    customer = await new_customer(client)
+    customer = await create_customer(client)
     retired = (await indicators(client))[-1]  # 付款信用, weight 10
     await client.patch(
         f"/v1/grading/indicators/{retired['id']}", json={"active": False, "version": 1}
@@ -395,7 +382,7 @@ async def test_a_scale_other_than_100_and_retired_indicators(client) -> None:
 
 
 async def test_overriding_the_recommendation_needs_a_reason(client) -> None:
-    customer = await new_customer(client)
+    customer = await create_customer(client)
     body = await form(client, "30", recommendation="improve")  # the rules say terminate
     refused = await evaluate(client, customer, body)
     assert refused.status_code == 422
@@ -418,7 +405,7 @@ async def test_overriding_the_recommendation_needs_a_reason(client) -> None:
 
 
 async def test_history_keeps_what_was_used_when_indicators_and_policy_change(client) -> None:
-    customer = await new_customer(client)
+    customer = await create_customer(client)
     first = (await evaluate(client, customer, await form(client, "86"))).json()
     assert first["grade"] == "A"
 
@@ -451,7 +438,7 @@ async def test_history_keeps_what_was_used_when_indicators_and_policy_change(cli
 
 
 async def test_a_stale_customer_version_or_an_archived_customer_is_refused(client) -> None:
-    customer = await new_customer(client)
+    customer = await create_customer(client)
     await client.patch(f"/v1/customers/{customer['id']}", json={"remarks": "x", "version": 1})
     stale = await evaluate(client, customer, await form(client, version=1))
     assert stale.status_code == 409
@@ -464,7 +451,7 @@ async def test_a_stale_customer_version_or_an_archived_customer_is_refused(clien
 
 
 async def test_without_active_indicators_nothing_can_be_evaluated(client) -> None:
-    customer = await new_customer(client)
+    customer = await create_customer(client)
     for indicator in await indicators(client):
         await client.patch(
             f"/v1/grading/indicators/{indicator['id']}", json={"active": False, "version": 1}
@@ -477,7 +464,7 @@ async def test_without_active_indicators_nothing_can_be_evaluated(client) -> Non
 
 
 async def test_a_repeated_evaluation_with_the_same_idempotency_key_counts_once(client) -> None:
-    customer = await new_customer(client)
+    customer = await create_customer(client)
     body = await form(client, "75")
     headers = {"idempotency-key": "eval-1"}
     first = await evaluate(client, customer, body, headers=headers)
@@ -494,8 +481,8 @@ async def test_a_repeated_evaluation_with_the_same_idempotency_key_counts_once(c
 
 async def test_a_rep_evaluates_only_their_own_customers(client, as_user) -> None:
     alice, bob = as_user("alice", "sales_rep"), as_user("bob", "sales_rep")
-    alices = await new_customer(client, owner="alice")
-    bobs = await new_customer(client, owner="bob")
+    alices = await create_customer(client, owner_id="alice")
+    bobs = await create_customer(client, owner_id="bob")
 
     own = await evaluate(alice, alices, await form(client, "65"))
     assert own.status_code == 201, own.text
@@ -514,7 +501,7 @@ async def test_a_rep_evaluates_only_their_own_customers(client, as_user) -> None
 
 async def test_a_manager_evaluates_any_customer(client, as_user) -> None:
     manager = as_user("mgr", "sales_manager")
-    bobs = await new_customer(client, owner="bob")
+    bobs = await create_customer(client, owner_id="bob")
     response = await evaluate(manager, bobs, await form(client, "90"))
     assert response.status_code == 201
     assert (await client.get(f"/v1/customers/{bobs['id']}")).json()["grade"] == "A"
@@ -523,7 +510,7 @@ async def test_a_manager_evaluates_any_customer(client, as_user) -> None:
 @pytest.mark.parametrize("role", ["viewer", "service_agent", "service_supervisor"])
 async def test_readers_see_evaluations_but_cannot_evaluate(client, as_user, role) -> None:
     reader = as_user("reader", role)
-    customer = await new_customer(client, owner="bob")
+    customer = await create_customer(client, owner_id="bob")
     evaluation = (await evaluate(client, customer, await form(client, "70"))).json()
 
     refused = await evaluate(reader, customer, await form(client, "90"))
@@ -544,15 +531,13 @@ async def test_unknown_evaluations_and_customers_are_404(client) -> None:
 
 async def test_a_rep_cannot_set_a_grade_by_hand_a_manager_can(client, as_user) -> None:
     alice = as_user("alice", "sales_rep")
-    alices = await new_customer(client, owner="alice")
+    alices = await create_customer(client, owner_id="alice")
     url = f"/v1/customers/{alices['id']}"
     by_hand = await alice.patch(url, json={"grade": "A", "version": 1})
     assert by_hand.status_code == 403
     unchanged = await alice.patch(url, json={"grade": None, "remarks": "ok", "version": 1})
     assert unchanged.status_code == 200  # sending the grade back as it is is no change
-    created = await alice.post(
-        "/v1/customers", json={**NEW, "name": "宁波海曙纺织有限公司", "grade": "A"}
-    )
+    created = await alice.post("/v1/customers", json=enterprise_body(grade="A"))
     assert created.status_code == 403
 
     manager = as_user("mgr", "sales_manager")

@@ -1,24 +1,21 @@
 """Customer import (dry run, commit, safe repeat) and export (XLSX/CSV, filters, visibility)."""
 
-import asyncio
 import csv
 import io
 import time
-from datetime import date, timedelta
 
 import httpx
 import pytest
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
 
-from crm_customers.__main__ import MIGRATIONS_DIR
 from crm_customers.db.models import Contact, Customer
 from crm_customers.domain.import_files import cell_text, normalize_header, split_tags
-from crm_customers.domain.validation import credit_code_check_char, id_number_check_char
-from crm_customers.main import create_app
 from crm_customers.settings import CustomersSettings
 from crm_platform.events.outbox import OutboxMessage
-from crm_platform.migrations import upgrade
+
+from .conftest import app_client, migrated_sqlite
+from .factories import create_customer, create_individual, create_tags, credit_code, id_number
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -28,17 +25,6 @@ def _without_consumer(settings: CustomersSettings) -> None:
     """Imports consume nothing; and a test that ends while the consumer is still connecting
     can hang the app's shutdown (reported to the platform owner), so it stays off here."""
     settings.consumer_enabled = False
-
-
-def credit_code(n: int) -> str:
-    first17 = f"91110000{n:09d}"
-    return first17 + credit_code_check_char(first17)
-
-
-def id_number(n: int) -> str:
-    born = date(1950, 1, 1) + timedelta(days=n // 900)
-    first17 = f"110101{born:%Y%m%d}{n % 900 + 100:03d}"
-    return first17 + id_number_check_char(first17)
 
 
 def bad_check_char(code: str, charset: str) -> str:
@@ -81,12 +67,6 @@ async def count_events(client: httpx.AsyncClient, routing_key: str) -> int:
     async with client.app.state.runtime.sessionmaker() as session:
         query = select(func.count()).where(OutboxMessage.routing_key == routing_key)
         return int((await session.execute(query)).scalar())
-
-
-async def administer_tags(client: httpx.AsyncClient, *names: str) -> None:
-    for name in names:
-        response = await client.post("/v1/tags", json={"name": name})
-        assert response.status_code == 201, response.text
 
 
 # --- the acceptance test: 10,000 rows, 300 bad ------------------------------------------------
@@ -227,17 +207,8 @@ def ten_thousand_rows() -> tuple[list[list[object]], dict[int, tuple[str, str]]]
 
 
 async def test_ten_thousand_rows_with_300_bad_ones(client) -> None:
-    await administer_tags(client, "高预算", "决策周期短")
-    existing = await client.post(
-        "/v1/customers",
-        json={
-            "kind": "enterprise",
-            "name": "已有客户",
-            "industry": "it",
-            "credit_code": EXISTING_CREDIT_CODE,
-        },
-    )
-    assert existing.status_code == 201, existing.text
+    await create_tags(client, "高预算", "决策周期短")
+    await create_customer(client, credit_code=EXISTING_CREDIT_CODE)
     rows, bad = ten_thousand_rows()
     content = xlsx_bytes(rows)
 
@@ -311,7 +282,7 @@ async def test_ten_thousand_rows_with_300_bad_ones(client) -> None:
 
 
 async def test_csv_with_english_headers_imports_the_full_record(client) -> None:
-    await administer_tags(client, "高预算")
+    await create_tags(client, "高预算")
     content = csv_bytes(
         [
             [
@@ -592,37 +563,18 @@ async def test_template_lists_every_import_column(client) -> None:
 
 
 async def _seed(client, as_user) -> None:
-    await administer_tags(client, "战略合作伙伴")
+    await create_tags(client, "战略合作伙伴")
     rep = as_user("rep-1", "sales_rep")
-    for body, who in [
-        (
-            {
-                "kind": "enterprise",
-                "name": "甲科技",
-                "industry": "it",
-                "lifecycle": "won",
-                "tags": ["战略合作伙伴"],
-                "credit_code": credit_code(11),
-                "contacts": [{"name": "李雷", "mobile": "13800138000"}],
-            },
-            rep,
-        ),
-        (
-            {
-                "kind": "individual",
-                "name": "乙先生",
-                "industry": "finance",
-                "id_number": id_number(11),
-            },
-            rep,
-        ),
-        (
-            {"kind": "enterprise", "name": "丙贸易", "industry": "wholesale", "owner_id": "rep-2"},
-            client,
-        ),
-    ]:
-        response = await who.post("/v1/customers", json=body)
-        assert response.status_code == 201, response.text
+    await create_customer(
+        rep,
+        name="甲科技",
+        lifecycle="won",
+        tags=["战略合作伙伴"],
+        credit_code=credit_code(11),
+        contacts=[{"name": "李雷", "mobile": "13800138000"}],
+    )
+    await create_individual(rep, name="乙先生", industry="finance", id_number=id_number(11))
+    await create_customer(client, name="丙贸易", industry="wholesale", owner_id="rep-2")
 
 
 async def test_export_xlsx_round_trip(client, as_user) -> None:
@@ -722,31 +674,23 @@ async def test_import_and_export_on_sqlite_too(tmp_path, amqp_url, token_for, mo
     from crm_customers.domain import exports
 
     monkeypatch.setattr(exports, "BATCH", 2)  # tags and contacts read while the list streams
-    url = f"sqlite+aiosqlite:///{tmp_path}/customers.db"
-    await asyncio.to_thread(upgrade, MIGRATIONS_DIR, url)
     settings = CustomersSettings(
-        database_url=url,
+        database_url=await migrated_sqlite(tmp_path),
         amqp_url=amqp_url,
         relay_enabled=False,
         consumer_enabled=False,
         import_batch_size=2,
     )
-    app = create_app(settings)
     rows = [["name", "kind", "industry", "credit_code", "contact_name"]] + [
         [f"公司{n}", "enterprise", "it", credit_code(n), f"联系人{n}"] for n in range(5)
     ]
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(
-            transport=transport, base_url="http://customers", headers=token_for()
-        ) as client:
-            client.app = app  # type: ignore[attr-defined]
-            first = (await upload(client, csv_bytes(rows), "a.csv", dry_run=False)).json()
-            second = (await upload(client, csv_bytes(rows), "a.csv", dry_run=False)).json()
-            async with app.state.runtime.sessionmaker() as session:
-                contacts = (await session.execute(select(func.count(Contact.id)))).scalar()
-            exported = await client.get("/v1/customers/export", params={"format": "csv"})
-            xlsx = await client.get("/v1/customers/export", params={"format": "xlsx"})
+    async with app_client(settings, token_for()) as client:
+        first = (await upload(client, csv_bytes(rows), "a.csv", dry_run=False)).json()
+        second = (await upload(client, csv_bytes(rows), "a.csv", dry_run=False)).json()
+        async with client.app.state.runtime.sessionmaker() as session:
+            contacts = (await session.execute(select(func.count(Contact.id)))).scalar()
+        exported = await client.get("/v1/customers/export", params={"format": "csv"})
+        xlsx = await client.get("/v1/customers/export", params={"format": "xlsx"})
     assert first["counts"]["created"] == 5 and second["counts"]["duplicate"] == 5
     listed = list(csv.reader(io.StringIO(exported.content.decode("utf-8-sig"))))
     contact_column = listed[0].index("联系人")

@@ -5,7 +5,6 @@ import asyncio
 import uuid
 from collections.abc import Iterator
 
-import aio_pika
 import pytest
 
 from crm_customers.domain.lifecycle_automation import (
@@ -13,11 +12,18 @@ from crm_customers.domain.lifecycle_automation import (
     lifecycle_after_won_opportunity,
 )
 from crm_platform.events import CloudEvent
-from crm_platform.events.broker import build_message, declare_exchange
 from crm_platform.metrics import REGISTRY
-from crm_platform.testing import create_vhost, delete_vhost, fetch, run_id, wait_until
+from crm_platform.testing import (
+    create_vhost,
+    delete_vhost,
+    event_publisher,
+    fetch,
+    run_id,
+    wait_until,
+)
 
 from .conftest import outbox_events
+from .factories import create_customer
 
 AUTOMATION = "system:customers-automation"
 
@@ -39,20 +45,6 @@ async def app(client):
     assert consumer is not None, "the customers app must consume engagement's events"
     await asyncio.wait_for(consumer.wait_ready(), timeout=15)
     return client
-
-
-async def _publish(settings, event: CloudEvent, *, times: int = 1) -> None:
-    """Publish as engagement's relay does: persistent, confirmed, and it must be routed."""
-    connection = await aio_pika.connect(settings.amqp_url)
-    async with connection:
-        channel = await connection.channel(publisher_confirms=True)
-        exchange = await declare_exchange(channel, settings.events_exchange)
-        for _ in range(times):
-            await exchange.publish(
-                build_message(event.to_bytes(), message_id=str(event.id)),
-                routing_key=event.routing_key,
-                mandatory=True,
-            )
 
 
 def _followup(customer_id: str, feedback: str) -> CloudEvent:
@@ -89,23 +81,12 @@ def _won(customer_id: str) -> CloudEvent:
     )
 
 
-async def _customer(client, lifecycle: str) -> dict:
-    response = await client.post(
-        "/v1/customers",
-        json={
-            "kind": "enterprise",
-            "name": f"杭州{uuid.uuid4().hex[:6]}科技有限公司",
-            "industry": "it",
-            "lifecycle": lifecycle,
-            "allow_duplicate": True,
-        },
-    )
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
-async def _handled(settings, event: CloudEvent) -> None:
-    """The consumer committed its transaction for ``event`` (the inbox row is written in it)."""
+async def _deliver(settings, event: CloudEvent, *, times: int = 1) -> None:
+    """Publish ``event`` as engagement's relay does (``times`` copies, as a broker may deliver
+    it) and wait until the consumer committed its transaction (the inbox row is written in it)."""
+    async with event_publisher(settings.amqp_url, settings.events_exchange) as publish:
+        for _ in range(times):
+            await publish(event)
 
     async def in_inbox() -> bool:
         rows = await fetch(
@@ -135,15 +116,14 @@ async def _current(client, customer_id: str) -> dict:
 async def test_positive_followup_delivered_twice_makes_a_prospect_intent_once(
     app, settings
 ) -> None:
-    customer = await _customer(app, "prospect")
+    customer = await create_customer(app, lifecycle="prospect")
     event = _followup(customer["id"], "positive")
     duplicates_before = _consumed("followup.logged", "duplicate")
 
     async def second_delivery_seen() -> bool:
         return _consumed("followup.logged", "duplicate") > duplicates_before
 
-    await _publish(settings, event, times=2)
-    await _handled(settings, event)
+    await _deliver(settings, event, times=2)
     await wait_until(second_delivery_seen, timeout=15, message="the duplicate delivery")
 
     current = await _current(app, customer["id"])
@@ -166,11 +146,10 @@ async def test_positive_followup_delivered_twice_makes_a_prospect_intent_once(
 
 @pytest.mark.parametrize("feedback", ["neutral", "negative", "enthusiastic"])
 async def test_feedback_other_than_positive_changes_nothing(app, settings, feedback) -> None:
-    customer = await _customer(app, "prospect")
+    customer = await create_customer(app, lifecycle="prospect")
     event = _followup(customer["id"], feedback)
 
-    await _publish(settings, event)
-    await _handled(settings, event)
+    await _deliver(settings, event)
 
     current = await _current(app, customer["id"])
     assert (current["lifecycle"], current["version"]) == ("prospect", customer["version"])
@@ -179,11 +158,10 @@ async def test_feedback_other_than_positive_changes_nothing(app, settings, feedb
 
 @pytest.mark.parametrize("lifecycle", ["intent", "won", "lost"])
 async def test_positive_feedback_moves_only_prospects(app, settings, lifecycle) -> None:
-    customer = await _customer(app, lifecycle)
+    customer = await create_customer(app, lifecycle=lifecycle)
     event = _followup(customer["id"], "positive")
 
-    await _publish(settings, event)
-    await _handled(settings, event)
+    await _deliver(settings, event)
 
     current = await _current(app, customer["id"])
     assert (current["lifecycle"], current["version"]) == (lifecycle, customer["version"])
@@ -192,11 +170,10 @@ async def test_positive_feedback_moves_only_prospects(app, settings, lifecycle) 
 
 @pytest.mark.parametrize("lifecycle", ["prospect", "intent", "lost"])
 async def test_won_opportunity_makes_the_customer_won(app, settings, lifecycle) -> None:
-    customer = await _customer(app, lifecycle)
+    customer = await create_customer(app, lifecycle=lifecycle)
     event = _won(customer["id"])
 
-    await _publish(settings, event)
-    await _handled(settings, event)
+    await _deliver(settings, event)
 
     current = await _current(app, customer["id"])
     assert (current["lifecycle"], current["version"]) == ("won", customer["version"] + 1)
@@ -208,11 +185,10 @@ async def test_won_opportunity_makes_the_customer_won(app, settings, lifecycle) 
 
 
 async def test_won_opportunity_on_a_won_customer_changes_nothing(app, settings) -> None:
-    customer = await _customer(app, "won")
+    customer = await create_customer(app, lifecycle="won")
     event = _won(customer["id"])
 
-    await _publish(settings, event)
-    await _handled(settings, event)
+    await _deliver(settings, event)
 
     current = await _current(app, customer["id"])
     assert (current["lifecycle"], current["version"]) == ("won", customer["version"])
@@ -220,10 +196,9 @@ async def test_won_opportunity_on_a_won_customer_changes_nothing(app, settings) 
 
 
 async def test_manual_lifecycle_change_still_works_after_automation(app, settings) -> None:
-    customer = await _customer(app, "prospect")
+    customer = await create_customer(app, lifecycle="prospect")
     event = _followup(customer["id"], "positive")
-    await _publish(settings, event)
-    await _handled(settings, event)
+    await _deliver(settings, event)
     automated = await _current(app, customer["id"])
     assert automated["lifecycle"] == "intent"
 
@@ -246,16 +221,15 @@ async def test_event_for_an_unknown_customer_is_dropped_not_retried(app, setting
     retried_before = _consumed("opportunity.won", "retried")
     event = _won(str(uuid.uuid4()))
 
-    await _publish(settings, event)
-    await _handled(settings, event)  # committed on the first attempt: never retried or parked
+    await _deliver(settings, event)  # committed on the first attempt: never retried or parked
 
     assert _consumed("opportunity.won", "retried") == retried_before
     assert await outbox_events(app, "customer.lifecycle_changed") == []
 
 
 async def test_event_for_a_merged_customer_moves_the_customer_it_went_into(app, settings) -> None:
-    merged = await _customer(app, "prospect")
-    survivor = await _customer(app, "prospect")
+    merged = await create_customer(app, lifecycle="prospect")
+    survivor = await create_customer(app, lifecycle="prospect")
     await fetch(
         settings.database_url,
         "UPDATE customer SET merged_into = $1 WHERE id = $2",
@@ -264,8 +238,7 @@ async def test_event_for_a_merged_customer_moves_the_customer_it_went_into(app, 
     )
     event = _followup(merged["id"], "positive")
 
-    await _publish(settings, event)
-    await _handled(settings, event)
+    await _deliver(settings, event)
 
     assert (await _current(app, survivor["id"]))["lifecycle"] == "intent"
     assert (await _current(app, merged["id"]))["lifecycle"] == "prospect"

@@ -1,15 +1,7 @@
 """Merging a duplicate: contacts move, one primary stays, tags unite, customer.merged."""
 
 from .conftest import outbox_events
-
-COMPANY = {"kind": "enterprise", "industry": "it", "allow_duplicate": True}
-
-
-async def create(user, name: str, contacts: list[dict], tags: list[str] = ()) -> dict:
-    body = {**COMPANY, "name": name, "contacts": contacts, "tags": list(tags)}
-    response = await user.post("/v1/customers", json=body)
-    assert response.status_code == 201, response.text
-    return response.json()
+from .factories import create_customer, create_individual, create_tags
 
 
 async def contacts_of(user, customer: dict) -> list[dict]:
@@ -17,14 +9,15 @@ async def contacts_of(user, customer: dict) -> list[dict]:
 
 
 async def test_merge_moves_contacts_and_emits_customer_merged(client) -> None:
-    for tag in ("高预算", "转介绍客户"):
-        assert (await client.post("/v1/tags", json={"name": tag})).status_code == 201
-    target = await create(client, "深圳南山科技有限公司", [{"name": "张三"}], ["高预算"])
-    source = await create(
+    await create_tags(client, "高预算", "转介绍客户")
+    target = await create_customer(
+        client, name="深圳南山科技有限公司", contacts=[{"name": "张三"}], tags=["高预算"]
+    )
+    source = await create_customer(
         client,
-        "深圳南山科技公司",
-        [{"name": "李四", "mobile": "13800138000"}, {"name": "王五"}],
-        ["转介绍客户", "高预算"],
+        name="深圳南山科技公司",
+        contacts=[{"name": "李四", "mobile": "13800138000"}, {"name": "王五"}],
+        tags=["转介绍客户", "高预算"],
     )
     moved_ids = sorted(c["id"] for c in await contacts_of(client, source))
 
@@ -62,13 +55,9 @@ async def test_merge_moves_contacts_and_emits_customer_merged(client) -> None:
 
 
 async def test_what_cannot_be_merged(client) -> None:
-    first = await create(client, "厦门鼓浪屿文旅有限公司", [])
-    second = await create(client, "厦门鼓浪屿文旅公司", [])
-    person = (
-        await client.post(
-            "/v1/customers", json={"kind": "individual", "name": "陈静", "industry": "retail"}
-        )
-    ).json()
+    first = await create_customer(client, name="厦门鼓浪屿文旅有限公司")
+    second = await create_customer(client, name="厦门鼓浪屿文旅公司")
+    person = await create_individual(client)
 
     itself = await client.post(
         f"/v1/customers/{first['id']}/merge", json={"source_id": first["id"]}
@@ -93,9 +82,9 @@ async def test_what_cannot_be_merged(client) -> None:
 
 async def test_a_rep_merges_only_customers_they_own(client, as_user) -> None:
     alice, bob = as_user("alice", "sales_rep"), as_user("bob", "sales_rep")
-    mine = await create(alice, "青岛海湾啤酒有限公司", [{"name": "赵六"}])
-    also_mine = await create(alice, "青岛海湾啤酒公司", [{"name": "钱七"}])
-    theirs = await create(bob, "青岛海湾啤酒集团", [{"name": "孙八"}])
+    mine = await create_customer(alice, name="青岛海湾啤酒有限公司", contacts=[{"name": "赵六"}])
+    also_mine = await create_customer(alice, name="青岛海湾啤酒公司", contacts=[{"name": "钱七"}])
+    theirs = await create_customer(bob, name="青岛海湾啤酒集团", contacts=[{"name": "孙八"}])
 
     refused = await alice.post(
         f"/v1/customers/{mine['id']}/merge", json={"source_id": theirs["id"]}

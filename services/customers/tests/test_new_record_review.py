@@ -4,8 +4,7 @@ the owner reads, corrects and resubmits."""
 import pytest
 
 from .conftest import outbox_events
-
-COMPANY = {"kind": "enterprise", "name": "天津滨海物流有限公司", "industry": "logistics"}
+from .factories import create_contact, create_customer
 
 
 @pytest.fixture
@@ -17,7 +16,7 @@ async def test_new_customers_wait_in_the_review_queue_until_a_manager_approves(
     client, as_user
 ) -> None:
     rep, manager = as_user("rep-1", "sales_rep"), as_user("boss", "sales_manager")
-    customer = (await rep.post("/v1/customers", json=COMPANY)).json()
+    customer = await create_customer(rep)
     assert customer["review_status"] == "pending"
     assert (await rep.get(f"/v1/customers/{customer['id']}")).status_code == 200  # owner sees it
 
@@ -39,7 +38,7 @@ async def test_new_customers_wait_in_the_review_queue_until_a_manager_approves(
 
 async def test_a_rejection_keeps_its_reason_and_the_owner_resubmits(as_user) -> None:
     rep, manager = as_user("rep-1", "sales_rep"), as_user("boss", "sales_manager")
-    customer = (await rep.post("/v1/customers", json=COMPANY)).json()
+    customer = await create_customer(rep)
     url = f"/v1/customers/{customer['id']}"
 
     no_reason = await manager.post(f"{url}/review-decision", json={"decision": "reject"})
@@ -51,7 +50,7 @@ async def test_a_rejection_keeps_its_reason_and_the_owner_resubmits(as_user) -> 
 
     history = (await rep.get(f"{url}/review-decisions")).json()
     assert [(d["decision"], d["reason"]) for d in history] == [("rejected", "缺少联系人")]
-    await rep.post(f"{url}/contacts", json={"name": "刘经理", "mobile": "13912345678"})
+    await create_contact(rep, customer, name="刘经理")
     resubmitted = await rep.post(f"{url}/review-resubmit", json={"reason": "已补充联系人"})
     assert resubmitted.status_code == 200, resubmitted.text
     assert resubmitted.json()["customer"]["review_status"] == "pending"

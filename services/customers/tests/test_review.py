@@ -12,6 +12,7 @@ from crm_customers.db.models import Customer
 from crm_customers.domain.quarters import Quarter, current_quarter_start, quarter_of
 
 from .conftest import outbox_events
+from .factories import create_customer
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -55,21 +56,6 @@ def test_naive_times_are_refused() -> None:
 # --- API helpers --------------------------------------------------------------------------
 
 
-async def new_customer(client, owner: str = "u-admin", **fields) -> dict:
-    body = {
-        "kind": "enterprise",
-        "name": f"杭州云帆贸易{uuid.uuid4().hex[:6]}有限公司",
-        "industry": "wholesale",
-        "lifecycle": "won",
-        "owner_id": owner,
-        "allow_duplicate": True,
-        **fields,
-    }
-    response = await client.post("/v1/customers", json=body)
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
 async def set_last_reviewed(client, customer: dict, when: datetime | None) -> None:
     """Put the record in a past state directly (no API sets a past review time)."""
     async with client.app.state.runtime.sessionmaker() as session, session.begin():
@@ -94,10 +80,10 @@ def this_quarter_start() -> datetime:
 
 
 async def test_never_reviewed_and_last_quarters_reviews_are_due(client) -> None:
-    never = await new_customer(client)
-    last_quarter = await new_customer(client)
-    this_quarter = await new_customer(client)
-    at_the_boundary = await new_customer(client)
+    never = await create_customer(client)
+    last_quarter = await create_customer(client)
+    this_quarter = await create_customer(client)
+    at_the_boundary = await create_customer(client)
     start = this_quarter_start()
     await set_last_reviewed(client, last_quarter, start - timedelta(seconds=1))
     await set_last_reviewed(client, this_quarter, datetime.now(UTC))
@@ -109,7 +95,7 @@ async def test_never_reviewed_and_last_quarters_reviews_are_due(client) -> None:
 async def test_due_is_decided_by_the_shanghai_quarter_not_the_utc_one(client) -> None:
     # Reviewed one hour into this quarter in Shanghai: still the previous quarter in UTC
     # (Shanghai's quarter starts at 16:00 UTC on the last day of the UTC quarter).
-    reviewed = await new_customer(client)
+    reviewed = await create_customer(client)
     start = this_quarter_start()
     early_in_shanghai = start + timedelta(hours=1)
     assert quarter_of(early_in_shanghai, ZoneInfo("UTC")) != quarter_of(early_in_shanghai, SHANGHAI)
@@ -118,15 +104,15 @@ async def test_due_is_decided_by_the_shanghai_quarter_not_the_utc_one(client) ->
 
 
 async def test_archived_customers_are_not_due(client) -> None:
-    live = await new_customer(client)
-    archived = await new_customer(client)
+    live = await create_customer(client)
+    archived = await create_customer(client)
     await client.post(f"/v1/customers/{archived['id']}/archive")
     assert await due_ids(client) == {live["id"]}
 
 
 async def test_the_due_list_pages_with_a_total_and_filters(client) -> None:
-    created = [await new_customer(client) for _ in range(3)]
-    dormant = await new_customer(client, activity_status="dormant")
+    created = [await create_customer(client) for _ in range(3)]
+    dormant = await create_customer(client, activity_status="dormant")
     first = (await client.get("/v1/customers/review-due", params={"page_size": 2})).json()
     second = (
         await client.get("/v1/customers/review-due", params={"page_size": 2, "page": 2})
@@ -139,8 +125,8 @@ async def test_the_due_list_pages_with_a_total_and_filters(client) -> None:
 
 
 async def test_a_rep_sees_only_their_own_due_customers(client, as_user) -> None:
-    alices = await new_customer(client, owner="alice")
-    await new_customer(client, owner="bob")
+    alices = await create_customer(client, owner_id="alice")
+    await create_customer(client, owner_id="bob")
     alice = as_user("alice", "sales_rep")
     page = (await alice.get("/v1/customers/review-due")).json()
     assert page["total"] == 1 and [c["id"] for c in page["items"]] == [alices["id"]]
@@ -151,7 +137,7 @@ async def test_a_rep_sees_only_their_own_due_customers(client, as_user) -> None:
 
 
 async def test_reviewing_sets_the_status_and_time_through_the_versioned_path(client) -> None:
-    customer = await new_customer(client)
+    customer = await create_customer(client)
     before = datetime.now(UTC)
     response = await client.post(
         f"/v1/customers/{customer['id']}/review",
@@ -176,7 +162,7 @@ async def test_reviewing_sets_the_status_and_time_through_the_versioned_path(cli
 
 
 async def test_a_review_confirming_the_status_still_counts(client) -> None:
-    customer = await new_customer(client)
+    customer = await create_customer(client)
     response = await client.post(
         f"/v1/customers/{customer['id']}/review", json={"activity_status": "active"}
     )
@@ -187,7 +173,7 @@ async def test_a_review_confirming_the_status_still_counts(client) -> None:
 
 
 async def test_review_refuses_stale_versions_bad_statuses_and_archived_customers(client) -> None:
-    customer = await new_customer(client)
+    customer = await create_customer(client)
     url = f"/v1/customers/{customer['id']}/review"
     await client.patch(f"/v1/customers/{customer['id']}", json={"remarks": "x", "version": 1})
 
@@ -209,8 +195,8 @@ async def test_review_refuses_stale_versions_bad_statuses_and_archived_customers
 
 async def test_a_rep_reviews_only_their_own_customers(client, as_user) -> None:
     alice = as_user("alice", "sales_rep")
-    alices = await new_customer(client, owner="alice")
-    bobs = await new_customer(client, owner="bob")
+    alices = await create_customer(client, owner_id="alice")
+    bobs = await create_customer(client, owner_id="bob")
     own = await alice.post(
         f"/v1/customers/{alices['id']}/review", json={"activity_status": "active"}
     )
@@ -224,7 +210,7 @@ async def test_a_rep_reviews_only_their_own_customers(client, as_user) -> None:
 
 @pytest.mark.parametrize("role", ["viewer", "service_agent"])
 async def test_readers_cannot_mark_reviewed(client, as_user, role) -> None:
-    customer = await new_customer(client, owner="bob")
+    customer = await create_customer(client, owner_id="bob")
     response = await as_user("reader", role).post(
         f"/v1/customers/{customer['id']}/review", json={"activity_status": "dormant"}
     )
@@ -233,7 +219,7 @@ async def test_readers_cannot_mark_reviewed(client, as_user, role) -> None:
 
 
 async def test_a_manager_reviews_any_customer(client, as_user) -> None:
-    customer = await new_customer(client, owner="bob")
+    customer = await create_customer(client, owner_id="bob")
     response = await as_user("mgr", "sales_manager").post(
         f"/v1/customers/{customer['id']}/review", json={"activity_status": "churned"}
     )

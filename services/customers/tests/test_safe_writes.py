@@ -4,16 +4,14 @@ import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx
 import pytest
 from sqlalchemy import func, select
 
 from crm_customers.db.models import Customer
-from crm_customers.main import create_app
 from crm_customers.settings import CustomersSettings
-from crm_platform.migrations import upgrade
 
-from .conftest import outbox_events
+from .conftest import app_client, migrated_sqlite, outbox_events
+from .factories import create_customer
 
 NEW = {"kind": "enterprise", "name": "深圳市前海微众科技有限公司", "industry": "finance"}
 
@@ -24,7 +22,7 @@ async def _count_customers(client) -> int:
 
 
 async def test_update_with_the_current_version_applies_and_bumps_it(client) -> None:
-    customer = (await client.post("/v1/customers", json=NEW)).json()
+    customer = await create_customer(client)
     response = await client.patch(
         f"/v1/customers/{customer['id']}", json={"version": 1, "remarks": "重点客户"}
     )
@@ -35,7 +33,7 @@ async def test_update_with_the_current_version_applies_and_bumps_it(client) -> N
 
 
 async def test_stale_update_gets_409_and_keeps_the_other_writers_change(client) -> None:
-    customer = (await client.post("/v1/customers", json=NEW)).json()
+    customer = await create_customer(client)
     url = f"/v1/customers/{customer['id']}"
     first = await client.patch(url, json={"version": 1, "remarks": "first writer"})
     assert first.status_code == 200
@@ -47,7 +45,7 @@ async def test_stale_update_gets_409_and_keeps_the_other_writers_change(client) 
 
 
 async def test_concurrent_updates_with_the_same_version_let_exactly_one_win(client) -> None:
-    customer = (await client.post("/v1/customers", json=NEW)).json()
+    customer = await create_customer(client)
     url = f"/v1/customers/{customer['id']}"
     responses = await asyncio.gather(
         *(client.patch(url, json={"version": 1, "remarks": f"writer {n}"}) for n in range(8))
@@ -58,7 +56,7 @@ async def test_concurrent_updates_with_the_same_version_let_exactly_one_win(clie
 
 
 async def test_if_match_carries_the_version_and_missing_version_is_428(client) -> None:
-    customer = (await client.post("/v1/customers", json=NEW)).json()
+    customer = await create_customer(client)
     url = f"/v1/customers/{customer['id']}"
     assert (await client.patch(url, json={"remarks": "x"})).status_code == 428
     ok = await client.patch(url, json={"remarks": "x"}, headers={"if-match": '"1"'})
@@ -120,15 +118,10 @@ async def test_200_concurrent_creates_get_200_distinct_codes_on_postgresql(clien
 
 @pytest.fixture
 async def sqlite_client(tmp_path: Path, amqp_url: str, token_for):
-    url = f"sqlite+aiosqlite:///{tmp_path}/customers.db"
-    await asyncio.to_thread(upgrade, Path(__file__).parents[1] / "migrations", url)
-    app = create_app(CustomersSettings(database_url=url, amqp_url=amqp_url, relay_enabled=False))
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(
-            transport=transport, base_url="http://c", headers=token_for()
-        ) as client:
-            yield client
+    url = await migrated_sqlite(tmp_path)
+    settings = CustomersSettings(database_url=url, amqp_url=amqp_url, relay_enabled=False)
+    async with app_client(settings, token_for()) as client:
+        yield client
 
 
 async def test_200_concurrent_creates_get_200_distinct_codes_on_sqlite(sqlite_client) -> None:

@@ -4,6 +4,8 @@ what it finds: 2-character names through the bigram index, estimated totals past
 import asyncpg
 import pytest
 
+from .factories import create_customer
+
 NAMES = (
     "杭州星辰网络科技有限公司",
     "上海星辰贸易有限公司",
@@ -20,21 +22,7 @@ def settings(settings):
 
 
 async def _create(client, names=NAMES) -> list[dict]:
-    created = []
-    for name in names:
-        response = await client.post(
-            "/v1/customers",
-            json={
-                "kind": "enterprise",
-                "name": name,
-                "industry": "it",
-                "lifecycle": "prospect",
-                "allow_duplicate": True,
-            },
-        )
-        assert response.status_code == 201, response.text
-        created.append(response.json())
-    return created
+    return [await create_customer(client, name=name) for name in names]
 
 
 async def _names(client, **params) -> set[str]:

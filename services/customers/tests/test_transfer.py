@@ -10,14 +10,7 @@ from sqlalchemy import event, insert
 from crm_customers.db.models import Customer
 
 from .conftest import outbox_events
-
-COMPANY = {"kind": "enterprise", "industry": "it"}
-
-
-async def create_for(user, name: str) -> dict:
-    response = await user.post("/v1/customers", json={**COMPANY, "name": name})
-    assert response.status_code == 201, response.text
-    return response.json()
+from .factories import create_customer
 
 
 async def owner_of(client, customer: dict) -> str:
@@ -26,8 +19,8 @@ async def owner_of(client, customer: dict) -> str:
 
 async def test_a_rep_cannot_transfer_another_reps_customer(client, as_user) -> None:
     alice, bob = as_user("alice", "sales_rep"), as_user("bob", "sales_rep")
-    mine = await create_for(alice, "南京紫金山软件有限公司")
-    theirs = await create_for(bob, "合肥巢湖电子有限公司")
+    mine = await create_customer(alice)
+    theirs = await create_customer(bob)
 
     response = await alice.post(
         "/v1/customers/transfer",
@@ -48,7 +41,7 @@ async def test_a_rep_cannot_transfer_another_reps_customer(client, as_user) -> N
 
 async def test_a_rep_hands_over_their_own_customer(client, as_user) -> None:
     alice = as_user("alice", "sales_rep")
-    mine = await create_for(alice, "南京紫金山软件有限公司")
+    mine = await create_customer(alice)
     response = await alice.post(
         "/v1/customers/transfer",
         json={"customer_ids": [mine["id"]], "to_owner_id": "carol", "reason": "调岗"},
@@ -65,10 +58,10 @@ async def test_a_rep_hands_over_their_own_customer(client, as_user) -> None:
 
 async def test_all_of_a_persons_customers_move_with_one_event_each(client, as_user) -> None:
     leaver, other = as_user("leaver", "sales_rep"), as_user("stays", "sales_rep")
-    theirs = [await create_for(leaver, f"离职客户{n}有限公司") for n in range(5)]
-    archived = await create_for(leaver, "已归档客户有限公司")
+    theirs = [await create_customer(leaver) for n in range(5)]
+    archived = await create_customer(leaver)
     await client.post(f"/v1/customers/{archived['id']}/archive")
-    kept = await create_for(other, "留任客户有限公司")
+    kept = await create_customer(other)
 
     response = await as_user("boss", "sales_manager").post(
         "/v1/customers/transfer",
@@ -91,7 +84,7 @@ async def test_all_of_a_persons_customers_move_with_one_event_each(client, as_us
 
 
 async def test_who_may_transfer_and_what_must_be_said(client, as_user) -> None:
-    customer = await create_for(client, "广州珠江贸易有限公司")
+    customer = await create_customer(client)
     viewer = as_user("v", "viewer")
     body = {"customer_ids": [customer["id"]], "to_owner_id": "x"}
     assert (await viewer.post("/v1/customers/transfer", json=body)).status_code == 403
