@@ -108,6 +108,8 @@ async def test_the_hand_off_is_bounded_and_leaves_the_rest_to_the_sweep(bus) -> 
             for event in events:
                 add_event(session, event)
         await wait_until(lambda: _seen(seen, 10), timeout=2, message="the hand-off's ten")
+        await asyncio.sleep(0.3)  # well inside the 1 s grace: no sweep may take a row yet
+        assert len(seen) == 10, f"{len(seen)} out before the grace; the hand-off holds 10"
         await wait_until(lambda: _seen(seen, 30), timeout=10, message="the sweep's twenty")
         await asyncio.sleep(1.0)
     assert set(_copies(seen)) == {e.id for e in events}
@@ -339,3 +341,34 @@ async def test_inbox_rows_past_retention_are_pruned(bus) -> None:
     await asyncio.sleep(0.2)
     assert await prune_inbox(bus.engine, retention_seconds=0.1) == 1
     assert await bus.inbox_count() == 0
+
+
+async def test_a_service_prunes_its_inbox_by_itself(bus) -> None:
+    """The running service's upkeep deletes inbox rows past CRM_INBOX_RETENTION_HOURS,
+    whatever its relay or broker does (before, nothing ever deleted them)."""
+    await bus.start_consumer(
+        f"probe-{uuid.uuid4().hex[:8]}", {"thing.happened": record_effect("h")}
+    )
+    bus.start_relay()
+    await bus.stage("thing.happened", "consumed long ago")
+    await wait_until(bus.effects, message="the event consumed")
+    assert await bus.inbox_count() == 1
+    settings = PlatformSettings(
+        service_name="probe",
+        database_url=bus.engine.url.render_as_string(hide_password=False),
+        amqp_url=bus.amqp_url,
+        events_exchange=bus.exchange,
+        inbox_retention_hours=0.0001,  # 0.36 s
+        outbox_sweep_seconds=0.2,
+    )
+    runtime = ServiceRuntime(settings, handlers={"thing.happened": record_effect("h")})
+    await asyncio.sleep(0.5)
+    await runtime.start()
+    try:
+        await wait_until(lambda: _inbox_empty(bus), message="the old inbox row pruned")
+    finally:
+        await runtime.stop()
+
+
+async def _inbox_empty(bus) -> bool:
+    return await bus.inbox_count() == 0

@@ -12,8 +12,8 @@ from pathlib import Path
 from sqlalchemy import insert
 from sqlmodel import SQLModel
 
-from crm_platform.db import create_engine
-from crm_platform.events import CloudEvent
+from crm_platform.db import create_engine, create_sessionmaker
+from crm_platform.events import CloudEvent, add_event
 from crm_platform.events.outbox import OutboxMessage
 from crm_platform.events.relay import OutboxRelay
 from crm_platform.testing import wait_until
@@ -97,3 +97,46 @@ async def test_relays_of_two_processes_on_one_file_publish_each_row_once(
             await publisher.close()
         for engine in engines:
             await engine.dispose()
+
+
+async def test_another_process_relay_leaves_rows_handed_to_the_writers_relay_alone(
+    bus, tmp_path: Path
+) -> None:
+    """The rows are commits of the first process, handed to its (slow) relay, when the second
+    process's relay starts on the same file: its sweeps must not publish them again."""
+    path = tmp_path / "shared.db"
+    engines = [await _sqlite_engine(path), await _sqlite_engine(path)]
+    publishers = [
+        SlowPublisher(bus.amqp_url, bus.exchange, delay=0.3),
+        SlowPublisher(bus.amqp_url, bus.exchange, delay=0.05),
+    ]
+    writer, other = (
+        OutboxRelay(engine, publisher, batch_size=10, sweep_seconds=0.1, handoff_grace_seconds=2.0)
+        for engine, publisher in zip(engines, publishers, strict=True)
+    )
+    sessionmaker = create_sessionmaker(engines[0])
+    try:
+        async with bus.observer("thing.happened") as seen:
+            bus.start_relay(writer)
+            await asyncio.sleep(0.2)
+            events = []
+            for n in range(20):
+                async with sessionmaker() as session, session.begin():
+                    events.append(add_event(session, _handed(f"h{n}")))
+            bus.start_relay(other)  # the other process's relay starts meanwhile
+            await wait_until(
+                lambda: asyncio.sleep(0, result=len({e.id for e in seen}) >= 20), timeout=20
+            )
+            await asyncio.sleep(1.5)
+        copies = Counter(e.id for e in seen)
+        assert set(copies) == {e.id for e in events}
+        assert max(copies.values()) == 1
+    finally:
+        for publisher in publishers:
+            await publisher.close()
+        for engine in engines:
+            await engine.dispose()
+
+
+def _handed(note: str) -> CloudEvent:
+    return CloudEvent.new(service="probe", routing_key="thing.happened", subject=note, data={})
