@@ -95,7 +95,13 @@ class ImportPage(BaseModel):
 def validate_row(body: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """A row goes through exactly the schema of ``POST /v1/customers``."""
     customer = CustomerCreate.model_validate(body)
-    return customer.customer_fields(), [c.model_dump(mode="json") for c in customer.contacts]
+    command = customer.command()
+    fields = command.columns() | {
+        "tags": list(command.tags),
+        "id_number": command.id_number,
+        "owner_id": command.owner_id,
+    }
+    return fields, [c.model_dump(mode="json") for c in customer.contacts]
 
 
 @router.post("/imports", response_model=ImportReport)
