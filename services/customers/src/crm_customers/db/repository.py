@@ -217,6 +217,11 @@ def _filtered(query: Select, flt: CustomerFilter, dialect: str) -> Select:  # ty
     return query.where(and_(*conditions)) if conditions else query
 
 
+def count_statement(flt: CustomerFilter, dialect: str) -> Select:  # type: ignore[type-arg]
+    """``SELECT count(*)`` of the customers ``flt`` matches (what a list's total counts)."""
+    return _filtered(sa_select(func.count()).select_from(Customer), flt, dialect)
+
+
 _ORDER = {
     SortKey.CREATED_DESC: (col(Customer.created_at).desc(), col(Customer.id).desc()),
     SortKey.CREATED_ASC: (col(Customer.created_at).asc(), col(Customer.id).asc()),
@@ -278,7 +283,7 @@ async def page_customers(
     if len(customers) < limit and (customers or offset == 0):
         return customers, offset + len(customers), True
     if exact_total_up_to is None or dialect != "postgresql":
-        counted = _filtered(sa_select(func.count()).select_from(Customer), flt, dialect)
+        counted = count_statement(flt, dialect)
         return customers, int((await session.execute(counted)).scalar_one()), True
     matches = _filtered(sa_select(Customer.id), flt, dialect)
     bounded = matches.limit(exact_total_up_to + 1).subquery()
