@@ -1,6 +1,8 @@
 """Merging a duplicate: contacts move, one primary stays, tags unite, customer.merged."""
 
 from .conftest import outbox_events
+from .test_grading import evaluate, form
+from .test_validation import VALID_CREDIT_CODE
 
 COMPANY = {"kind": "enterprise", "industry": "it", "allow_duplicate": True}
 
@@ -112,3 +114,78 @@ async def test_a_rep_merges_only_customers_they_own(client, as_user) -> None:
     )
     assert merged.status_code == 200, merged.text
     assert {c["name"] for c in await contacts_of(alice, mine)} == {"赵六", "钱七"}
+
+
+async def test_evaluations_follow_the_surviving_customer(client) -> None:
+    target = await create(client, "苏州工业园精密制造有限公司", [])
+    source = await create(client, "苏州工业园精密制造公司", [])
+    source_evaluation = (await evaluate(client, source, await form(client, "90"))).json()
+    target_evaluation = (await evaluate(client, target, await form(client, "50"))).json()
+
+    merged = await client.post(
+        f"/v1/customers/{target['id']}/merge", json={"source_id": source["id"]}
+    )
+    assert merged.status_code == 200, merged.text
+    assert merged.json()["customer"]["grade"] == "C"  # the survivor's grade is its own
+
+    history = (await client.get(f"/v1/customers/{target['id']}/evaluations")).json()
+    assert history["total"] == 2
+    by_id = {e["id"]: e for e in history["items"]}
+    assert set(by_id) == {source_evaluation["id"], target_evaluation["id"]}
+    moved = by_id[source_evaluation["id"]]
+    assert (moved["customer_id"], moved["merged_from"]) == (target["id"], source["id"])
+    assert (moved["total"], moved["grade"]) == (source_evaluation["total"], "A")
+    assert by_id[target_evaluation["id"]]["merged_from"] is None
+    assert (await client.get(f"/v1/grading/evaluations/{moved['id']}")).json() == moved
+    gone = (await client.get(f"/v1/customers/{source['id']}/evaluations")).json()
+    assert gone["total"] == 0
+
+    # A chain of merges: the history follows on, still naming the first customer.
+    final = await create(client, "苏州工业园精密制造集团", [])
+    again = await client.post(
+        f"/v1/customers/{final['id']}/merge", json={"source_id": target["id"]}
+    )
+    assert again.status_code == 200, again.text
+    history = (await client.get(f"/v1/customers/{final['id']}/evaluations")).json()
+    assert {e["id"]: e["merged_from"] for e in history["items"]} == {
+        source_evaluation["id"]: source["id"],
+        target_evaluation["id"]: target["id"],
+    }
+
+
+async def test_a_merged_customers_credit_code_points_at_the_survivor(client) -> None:
+    survivor = await create(client, "宁波港口物流有限公司", [])
+    holder = (
+        await client.post(
+            "/v1/customers",
+            json={
+                **COMPANY,
+                "name": "宁波港口物流公司",
+                "credit_code": VALID_CREDIT_CODE,
+            },
+        )
+    ).json()
+    merged = await client.post(
+        f"/v1/customers/{survivor['id']}/merge", json={"source_id": holder["id"]}
+    )
+    assert merged.status_code == 200, merged.text
+
+    again = await client.post(
+        "/v1/customers",
+        json={**COMPANY, "name": "完全不同的名字", "credit_code": VALID_CREDIT_CODE.lower()},
+    )
+    assert again.status_code == 409, again.text
+    body = again.json()
+    assert body["type"] == "urn:crm:problem:duplicate-credit-code"
+    assert body["existing"] == {
+        "id": survivor["id"],
+        "code": survivor["code"],
+        "name": survivor["name"],
+    }
+    assert body["merged_from"] == {
+        "id": holder["id"],
+        "code": holder["code"],
+        "name": holder["name"],
+        "merged_into": survivor["id"],
+    }
+    assert survivor["code"] in body["detail"] and holder["code"] in body["detail"]

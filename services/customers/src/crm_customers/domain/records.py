@@ -124,6 +124,43 @@ def _pointer(customer: Customer | repository.CustomerRef) -> dict[str, str]:
     return {"id": str(customer.id), "code": customer.code, "name": customer.name}
 
 
+MERGE_CHAIN_LIMIT = 20
+
+
+async def survivor_of(session: AsyncSession, customer: Customer) -> Customer:
+    """The customer that ``customer`` was merged into, through any chain of merges (itself
+    when it was never merged)."""
+    current = customer
+    for _ in range(MERGE_CHAIN_LIMIT):
+        if current.merged_into is None:
+            return current
+        survivor = await repository.get_customer(session, current.merged_into)
+        if survivor is None:
+            return current
+        current = survivor
+    return current
+
+
+async def _duplicate_conflict(
+    session: AsyncSession, existing: Customer, *, what: str, slug: str
+) -> Conflict:
+    """``existing`` points at the record to work with: for a merged-away customer (which keeps
+    its credit code or ID number), the survivor, with the merged one as ``merged_from``."""
+    survivor = await survivor_of(session, existing)
+    if survivor is existing:
+        return Conflict(
+            f"A customer with {what} already exists: {existing.code}.",
+            slug=slug,
+            existing=_pointer(existing),
+        )
+    return Conflict(
+        f"A customer with {what} already exists: {existing.code}, merged into {survivor.code}.",
+        slug=slug,
+        existing=_pointer(survivor),
+        merged_from={**_pointer(existing), "merged_into": str(existing.merged_into)},
+    )
+
+
 async def check_hard_duplicates(
     session: AsyncSession,
     *,
@@ -131,22 +168,22 @@ async def check_hard_duplicates(
     id_number_index: str | None,
     exclude: uuid.UUID | None = None,
 ) -> None:
-    """The same credit code (or ID number) is the same customer: refused, with a pointer."""
+    """The same credit code (or ID number) is the same customer: refused, with a pointer
+    (to the survivor when the customer holding it was merged into another)."""
     if credit_code:
         existing = await repository.find_by_credit_code(session, credit_code)
         if existing is not None and existing.id != exclude:
-            raise Conflict(
-                f"A customer with credit code {credit_code} already exists: {existing.code}.",
+            raise await _duplicate_conflict(
+                session,
+                existing,
+                what=f"credit code {credit_code}",
                 slug="duplicate-credit-code",
-                existing=_pointer(existing),
             )
     if id_number_index:
         existing = await repository.find_by_id_number_index(session, id_number_index)
         if existing is not None and existing.id != exclude:
-            raise Conflict(
-                f"A customer with this ID number already exists: {existing.code}.",
-                slug="duplicate-id-number",
-                existing=_pointer(existing),
+            raise await _duplicate_conflict(
+                session, existing, what="this ID number", slug="duplicate-id-number"
             )
 
 
