@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, File, Query, Response, UploadFile, status
 from fastapi.responses import FileResponse, StreamingResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from starlette.background import BackgroundTask
 
 from crm_customers.api.customer_filter import customer_filter
@@ -64,6 +64,11 @@ class ImportSummary(BaseModel):
     columns: dict[str, str]
     ignored_columns: list[str]
     failure: str | None
+    new_tags: list[str] | None = Field(
+        default=None,
+        description="With create_missing_tags: the tags this import created (a dry run: "
+        "would create), those its importable rows use that did not exist",
+    )
 
     @classmethod
     def of(cls, record: CustomerImport) -> "ImportSummary":
@@ -113,10 +118,17 @@ async def import_customers(
     dry_run: Annotated[
         bool, Query(description="true (default): only report; false: import the valid rows")
     ] = True,
+    create_missing_tags: Annotated[
+        bool,
+        Query(
+            description="Admins: create the tags the rows name that do not exist yet "
+            "(listed in new_tags; a dry run creates none). Others: 403"
+        ),
+    ] = False,
 ) -> ImportReport:
     """Dry run: a report for every row (valid / error with reasons / duplicate). Commit:
     the valid rows are created, ``import_batch_size`` per transaction; repeating it adds none."""
-    imports.ensure_can_import(ctx)
+    imports.ensure_can_import(ctx, create_missing_tags=create_missing_tags)
     content = await file.read()
     file_name = file.filename or "upload"
     if not content:
@@ -132,6 +144,7 @@ async def import_customers(
         content_sha256=imports.file_checksum(content),
         dry_run=dry_run,
         validate=validate_row,
+        create_missing_tags=create_missing_tags,
     )
     if not dry_run:
         response.status_code = status.HTTP_201_CREATED

@@ -41,5 +41,7 @@ class CustomerImport(CustomersModel, table=True):
     problems: list[dict[str, Any]] = Field(
         default_factory=list, sa_column=Column(JSON, nullable=False)
     )
+    new_tags: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    """Tags the import creates (a dry run: would create), asked with ``create_missing_tags``."""
     failure: str | None = Field(default=None, max_length=2000)
     version: int = Field(default=1, sa_column=_import_version)

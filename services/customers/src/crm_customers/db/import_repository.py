@@ -3,7 +3,7 @@ one per row), the bulk code reservation and the import records."""
 
 import uuid
 from collections.abc import Iterable, Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import func, insert
 from sqlalchemy import select as sa_select
@@ -49,6 +49,13 @@ async def insert_customer_tags(session: AsyncSession, links: list[dict[str, uuid
     """Tag links of freshly created customers, in one multi-row insert."""
     if links:
         await session.execute(insert(CustomerTag), links)
+
+
+async def insert_tags(session: AsyncSession, tags: list[dict[str, Any]]) -> None:
+    """Tags an admin's import creates, in one multi-row insert (a name taken meanwhile
+    fails it on the unique index)."""
+    if tags:
+        await session.execute(insert(Tag), tags)
 
 
 async def all_industries(session: AsyncSession) -> list[Industry]:

@@ -154,9 +154,24 @@ class Catalog:
     industries: dict[str, str]  # folded code / zh / en name → code
     active_industries: frozenset[str]
     tags: dict[str, TagRef]
+    create_missing_tags: bool = False
+    new_tags: dict[str, TagRef] = field(default_factory=dict)
+    """Tags no one administers yet that rows named, when the import may create them."""
+
+    def tag(self, name: str) -> TagRef | None:
+        """The active tag called ``name``; a new one when missing and the import may create
+        it (never a deactivated one: an admin retired it)."""
+        found = self.tags.get(name)
+        if found is not None:
+            return found if found.active else None
+        if not self.create_missing_tags:  # (the row's schema has checked the name's length)
+            return None
+        if name not in self.new_tags:
+            self.new_tags[name] = TagRef(uuid.uuid4(), name, True)
+        return self.new_tags[name]
 
     @classmethod
-    async def load(cls, session: AsyncSession) -> "Catalog":
+    async def load(cls, session: AsyncSession, *, create_missing_tags: bool = False) -> "Catalog":
         industries: dict[str, str] = {}
         active = set()
         for industry in await repo.all_industries(session):
@@ -165,7 +180,7 @@ class Catalog:
             if industry.active:
                 active.add(industry.code)
         tags = {t.name: TagRef(t.id, t.name, t.active) for t in await repo.all_tags(session)}
-        return cls(industries, frozenset(active), tags)
+        return cls(industries, frozenset(active), tags, create_missing_tags)
 
 
 # --- one row ---------------------------------------------------------------------------------
@@ -252,8 +267,8 @@ def _business_reasons(
         reasons.append(f"industry: '{fields['industry']}' is not an administered industry")
     tags, unknown = [], []
     for name in dict.fromkeys(fields.get("tags") or []):
-        tag = catalog.tags.get(name)
-        if tag is None or not tag.active:
+        tag = catalog.tag(name)
+        if tag is None:
             unknown.append(name)
         else:
             tags.append(tag)
@@ -401,9 +416,23 @@ def drop_repeated(candidates: list[_Candidate]) -> list[_Candidate]:
 # --- the use cases ---------------------------------------------------------------------------
 
 
-def ensure_can_import(ctx: RequestContext) -> None:
+def ensure_can_import(ctx: RequestContext, *, create_missing_tags: bool = False) -> None:
     if not (access.can_write_any(ctx.identity) or ctx.identity.roles & access.WRITE_OWN):
         raise Forbidden("Your role cannot create customers, so it cannot import them.")
+    if create_missing_tags:
+        try:
+            access.ensure_settings_admin(ctx.identity)
+        except Forbidden:
+            raise Forbidden(
+                "Only an admin may create tags; import without create_missing_tags and the "
+                "rows naming tags that do not exist are reported."
+            ) from None
+
+
+def tags_to_create(catalog: Catalog, candidates: Sequence[_Candidate]) -> list[TagRef]:
+    """The new tags the importable rows use, in the order they first appear."""
+    used = {t.id for c in candidates for t in c.tags}
+    return [t for t in catalog.new_tags.values() if t.id in used]
 
 
 def _counts(record: CustomerImport, reports: list[RowReport]) -> None:
@@ -424,13 +453,15 @@ async def import_customers(
     content_sha256: str,
     dry_run: bool,
     validate: RowValidator,
+    create_missing_tags: bool = False,
 ) -> ImportOutcome:
-    """Check every row; unless ``dry_run``, create the valid ones, batch by batch.
+    """Check every row; unless ``dry_run``, create the valid ones, batch by batch (and first,
+    with ``create_missing_tags``, an admin's missing tags).
 
     The one use case that commits by itself: an import is a job of many transactions, a batch
     each, so a failure keeps the batches before it (and the report says where it stopped).
     Its caller hands it a session with no transaction open (``JobSessionDep``)."""
-    ensure_can_import(ctx)
+    ensure_can_import(ctx, create_missing_tags=create_missing_tags)
     record = CustomerImport(
         file_name=file_name[:255],
         sha256=content_sha256,
@@ -441,14 +472,36 @@ async def import_customers(
         created_at=datetime.now(UTC),
         columns={"mapped": sheet.columns, "ignored": sheet.ignored_columns},
     )
-    async with session.begin():
-        catalog = await Catalog.load(session)
-        reports, candidates = check_rows(sheet, catalog, ctx, validate)
-        candidates = drop_repeated(await drop_existing(session, candidates))
-        if dry_run:
-            record.status, record.finished_at = "completed", datetime.now(UTC)
-        _counts(record, reports)
-        session.add(record)
+    try:
+        async with session.begin():
+            catalog = await Catalog.load(session, create_missing_tags=create_missing_tags)
+            reports, candidates = check_rows(sheet, catalog, ctx, validate)
+            candidates = drop_repeated(await drop_existing(session, candidates))
+            new_tags = tags_to_create(catalog, candidates)
+            if create_missing_tags:
+                record.new_tags = [t.name for t in new_tags]
+            if dry_run:
+                record.status, record.finished_at = "completed", datetime.now(UTC)
+            elif new_tags:
+                await repo.insert_tags(
+                    session,
+                    [
+                        {
+                            "id": t.id,
+                            "name": t.name,
+                            "active": True,
+                            "created_at": record.created_at,
+                        }
+                        for t in new_tags
+                    ],
+                )
+            _counts(record, reports)
+            session.add(record)
+    except IntegrityError:  # a tag of the same name was created meanwhile
+        raise Conflict(
+            "Tags changed while this import was checked; upload the file again.",
+            slug="import-conflict",
+        ) from None
     if dry_run:
         return ImportOutcome(record, reports)
 
