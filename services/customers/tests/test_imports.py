@@ -245,6 +245,7 @@ async def test_ten_thousand_rows_with_300_bad_ones(client) -> None:
         "error": 225,
         "duplicate": 75,
         "created": 0,
+        "warned": 0,
     }
     problems = {r["row"]: r for r in report["rows"] if r["status"] != "valid"}
     assert set(problems) == set(bad)
@@ -673,6 +674,75 @@ async def test_a_rep_cannot_create_tags_by_importing(client, as_user) -> None:
     assert report["rows"][0]["reasons"] == ["tags: not administered tags: 展会新客"]
     assert report["counts"]["created"] == 0
     assert "展会新客" not in {t["name"] for t in (await client.get("/v1/tags")).json()}
+
+
+# --- warnings like the API's possible-duplicate -----------------------------------------------
+
+
+async def test_rows_like_existing_customers_are_warned_of_and_imported_flagged(client) -> None:
+    existing = await client.post(
+        "/v1/customers",
+        json={
+            "kind": "enterprise",
+            "name": "杭州西湖电子科技有限公司",
+            "industry": "manufacturing",
+            "contacts": [{"name": "周", "mobile": "13912345678"}],
+        },
+    )
+    assert existing.status_code == 201, existing.text
+    known = existing.json()
+    rows = [
+        ["客户名称", "客户类型", "所属行业", "联系人", "手机", "负责人"],
+        # another owner's: not the same customer by the natural key, but a similar name
+        ["杭州 西湖电子科技 有限公司", "企业", "制造业", "吴", "13700000001", "rep-9"],
+        ["南京紫金农业有限公司", "企业", "农、林、牧、渔业", "郑", "13912345678", ""],
+        ["乌鲁木齐天山畜牧合作社", "企业", "agriculture", "王", "13700000002", ""],
+    ]
+    content = csv_bytes(rows)
+    pointer = {"id": known["id"], "code": known["code"], "name": known["name"]}
+
+    dry = (await upload(client, content, "w.csv", dry_run=True)).json()
+    assert [r["status"] for r in dry["rows"]] == ["valid"] * 3  # warned rows stay importable
+    assert dry["counts"]["warned"] == 2 and dry["counts"]["valid"] == 3
+    similar, same_mobile, clean = dry["rows"]
+    assert similar["possible_duplicates"] == [{**pointer, "reason": "similar_name"}]
+    assert similar["warnings"] == [f"name: looks like customer {known['code']} ({known['name']})"]
+    assert same_mobile["possible_duplicates"] == [
+        {**pointer, "reason": "same_contact_mobile:13912345678"}
+    ]
+    assert same_mobile["warnings"] == [
+        f"contact_mobile: 13912345678 is already a contact's mobile at customer {known['code']} "
+        f"({known['name']})"
+    ]
+    assert (clean["warnings"], clean["possible_duplicates"]) == ([], [])
+
+    # The API warns of the same rows with the same candidates.
+    for row, report in ((rows[1], similar), (rows[2], same_mobile)):
+        answer = await client.post(
+            "/v1/customers",
+            json={
+                "kind": "enterprise",
+                "name": row[0],
+                "industry": "agriculture",
+                "contacts": [{"name": row[3], "mobile": row[4]}],
+            },
+        )
+        assert answer.status_code == 409, answer.text
+        assert answer.json()["candidates"] == report["possible_duplicates"]
+    assert await count_customers(client) == 1
+
+    committed = await upload(client, content, "w.csv", dry_run=False)
+    assert committed.status_code == 201, committed.text
+    outcome = committed.json()
+    assert (outcome["counts"]["created"], outcome["counts"]["warned"]) == (3, 2)
+    assert outcome["rows"][0]["warnings"] == similar["warnings"] and outcome["rows"][0]["code"]
+    record = (await client.get(f"/v1/customers/imports/{outcome['id']}")).json()
+    assert [(r["row"], r["status"], bool(r["code"])) for r in record["rows"]] == [
+        (2, "valid", True),
+        (3, "valid", True),
+    ]
+    assert record["rows"][1]["possible_duplicates"] == same_mobile["possible_duplicates"]
+    assert record["counts"]["warned"] == 2
 
 
 async def test_the_upload_limit_is_raised_for_imports_only(client) -> None:

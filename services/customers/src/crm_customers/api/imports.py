@@ -38,6 +38,9 @@ class ImportCounts(BaseModel):
     error: int
     duplicate: int
     created: int
+    warned: int = Field(
+        description="Valid rows that look like an existing customer (imported, flagged)"
+    )
 
 
 class ImportRowOut(BaseModel):
@@ -48,6 +51,13 @@ class ImportRowOut(BaseModel):
     duplicate_of: dict[str, Any] | None = None
     customer_id: uuid.UUID | None = None
     code: str | None = None
+    warnings: list[str] = Field(
+        default=[],
+        description="A valid row that the API would answer with possible-duplicate: why",
+    )
+    possible_duplicates: list[dict[str, str]] = Field(
+        default=[], description="The customers it looks like ({id, code, name, reason})"
+    )
 
 
 class ImportSummary(BaseModel):
@@ -81,6 +91,7 @@ class ImportSummary(BaseModel):
                 error=record.error_rows,
                 duplicate=record.duplicate_rows,
                 created=record.created_rows,
+                warned=record.warned_rows,
             ),
             ignored_columns=record.columns.get("ignored", []),
         )
@@ -194,7 +205,8 @@ async def import_template(_: Context, format: TemplateFormat = TemplateFormat.XL
 
 @router.get("/imports/{import_id}", response_model=ImportReport)
 async def get_import(import_id: uuid.UUID, session: SessionDep, ctx: Context) -> ImportReport:
-    """The record and the rows that were not imported (errors and duplicates)."""
+    """The record, the rows that were not imported (errors and duplicates) and the imported
+    rows that came with warnings."""
     record = await imports.get_import(session, ctx, import_id)
     return ImportReport(
         **ImportSummary.of(record).model_dump(),

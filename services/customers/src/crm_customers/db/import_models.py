@@ -37,6 +37,7 @@ class CustomerImport(CustomersModel, table=True):
     error_rows: int = 0
     duplicate_rows: int = 0
     created_rows: int = 0
+    warned_rows: int = 0  # valid rows that look like an existing customer (possible-duplicate)
     columns: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     problems: list[dict[str, Any]] = Field(
         default_factory=list, sa_column=Column(JSON, nullable=False)

@@ -11,6 +11,18 @@ A row is a duplicate, and never imported twice, when its identity already exists
 - without either, its natural key — kind, normalized name (``normalize_name``) and owner — matches
   a customer or an earlier valid row. So committing the same file again adds nothing, and so
   does importing an exported list.
+
+A row that the API would answer with ``possible-duplicate`` (a name like a live customer's, a
+contact mobile a live customer's contact has) is valid with ``warnings`` and its
+``possible_duplicates``: checked for the whole file at once (``find_soft_duplicates_many``),
+before the first batch, so a commit reports what its dry run did. A commit imports such rows
+(the uploader has seen the warnings, as ``allow_duplicate`` in the API) and keeps them flagged
+in the import's record.
+
+Tags must be administered, as in the API; an admin may ask the import to create the missing
+ones (``create_missing_tags``): the tags used by importable rows are created in the import's
+first transaction (a dry run lists them), never a tag an admin deactivated. Anyone else's
+import reports each row's missing tags.
 """
 
 import hashlib
@@ -47,6 +59,8 @@ from crm_customers.domain.import_files import ImportColumn, Sheet, SheetRow, spl
 from crm_customers.domain.names import normalize_name
 from crm_customers.domain.records import (
     ID_NUMBER_CONTEXT,
+    SoftDuplicateQuestion,
+    find_soft_duplicates_many,
     snapshot_of,
 )
 from crm_customers.events import published as ev
@@ -75,6 +89,8 @@ class RowReport:
     duplicate_of: dict[str, Any] | None = None
     customer_id: uuid.UUID | None = None  # set once a commit created it
     code: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    possible_duplicates: list[dict[str, str]] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -85,6 +101,8 @@ class RowReport:
             "duplicate_of": self.duplicate_of,
             "customer_id": str(self.customer_id) if self.customer_id else None,
             "code": self.code,
+            "warnings": list(self.warnings),
+            "possible_duplicates": list(self.possible_duplicates),
         }
 
 
@@ -413,6 +431,30 @@ def drop_repeated(candidates: list[_Candidate]) -> list[_Candidate]:
     return remaining
 
 
+def _warning(candidate: dict[str, str]) -> str:
+    customer = f"customer {candidate['code']} ({candidate['name']})"
+    if candidate["reason"].startswith("same_contact_mobile:"):
+        mobile = candidate["reason"].partition(":")[2]
+        return f"contact_mobile: {mobile} is already a contact's mobile at {customer}"
+    return f"name: looks like {customer}"
+
+
+async def flag_possible_duplicates(session: AsyncSession, candidates: list[_Candidate]) -> None:
+    """Warn, as ``POST /v1/customers`` answers ``possible-duplicate``, of rows whose name looks
+    like a live customer's or whose contact mobile a live customer's contact has. The row
+    stays valid and is imported; its report keeps the warnings and the candidates."""
+    questions = [
+        SoftDuplicateQuestion(
+            c.fields["name"], [m for contact in c.contacts if (m := contact.get("mobile"))]
+        )
+        for c in candidates
+    ]
+    answers = await find_soft_duplicates_many(session, questions)
+    for candidate, found in zip(candidates, answers, strict=True):
+        candidate.report.possible_duplicates = found
+        candidate.report.warnings = [_warning(f) for f in found]
+
+
 # --- the use cases ---------------------------------------------------------------------------
 
 
@@ -441,7 +483,8 @@ def _counts(record: CustomerImport, reports: list[RowReport]) -> None:
     record.error_rows = sum(r.status == RowStatus.ERROR for r in reports)
     record.duplicate_rows = sum(r.status == RowStatus.DUPLICATE for r in reports)
     record.created_rows = sum(r.customer_id is not None for r in reports)
-    record.problems = [r.as_json() for r in reports if r.status != RowStatus.VALID]
+    record.warned_rows = sum(r.status == RowStatus.VALID and bool(r.warnings) for r in reports)
+    record.problems = [r.as_json() for r in reports if r.status != RowStatus.VALID or r.warnings]
 
 
 async def import_customers(
@@ -477,6 +520,7 @@ async def import_customers(
             catalog = await Catalog.load(session, create_missing_tags=create_missing_tags)
             reports, candidates = check_rows(sheet, catalog, ctx, validate)
             candidates = drop_repeated(await drop_existing(session, candidates))
+            await flag_possible_duplicates(session, candidates)
             new_tags = tags_to_create(catalog, candidates)
             if create_missing_tags:
                 record.new_tags = [t.name for t in new_tags]
