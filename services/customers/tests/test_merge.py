@@ -2,6 +2,7 @@
 
 from .conftest import outbox_events
 from .test_grading import evaluate, form
+from .test_imports import csv_bytes, upload
 from .test_validation import VALID_CREDIT_CODE
 
 COMPANY = {"kind": "enterprise", "industry": "it", "allow_duplicate": True}
@@ -188,3 +189,19 @@ async def test_a_merged_customers_credit_code_points_at_the_survivor(client) -> 
         "merged_into": survivor["id"],
     }
     assert survivor["code"] in body["detail"] and holder["code"] in body["detail"]
+
+    # An import row with that credit code is a duplicate of the survivor too.
+    rows = [["客户名称", "客户类型", "所属行业", "统一社会信用代码"]]
+    rows.append(["宁波港口物流公司", "企业", "it", VALID_CREDIT_CODE])
+    report = (await upload(client, csv_bytes(rows), "again.csv", dry_run=True)).json()
+    [row] = report["rows"]
+    assert row["status"] == "duplicate"
+    assert row["duplicate_of"] == {
+        "customer_id": survivor["id"],
+        "code": survivor["code"],
+        "merged_from": {"customer_id": holder["id"], "code": holder["code"]},
+    }
+    assert row["reasons"] == [
+        f"credit_code: {VALID_CREDIT_CODE} already belongs to customer {holder['code']}, "
+        f"merged into {survivor['code']}"
+    ]

@@ -399,6 +399,8 @@ async def drop_existing(session: AsyncSession, candidates: list[_Candidate]) -> 
         await repo.customers_by_natural_key(session, (c.natural_key[1] for c in by_kind["natural"]))
     ).items():
         existing["natural", key] = hit
+    # A merged-away customer keeps its identity; the row points at the one it went into.
+    survivors = await repo.survivors_of(session, (hit[0] for hit in existing.values()))
     remaining = []
     for candidate in candidates:
         kind, value = _identity(candidate)
@@ -406,10 +408,22 @@ async def drop_existing(session: AsyncSession, candidates: list[_Candidate]) -> 
         if hit is None:
             remaining.append(candidate)
             continue
+        survivor = survivors.get(hit[0])
+        if survivor is None:
+            _mark_duplicate(
+                candidate,
+                _duplicate_reason(kind, candidate, customer=hit[1]),
+                {"customer_id": str(hit[0]), "code": hit[1]},
+            )
+            continue
         _mark_duplicate(
             candidate,
-            _duplicate_reason(kind, candidate, customer=hit[1]),
-            {"customer_id": str(hit[0]), "code": hit[1]},
+            _duplicate_reason(kind, candidate, customer=f"{hit[1]}, merged into {survivor[1]}"),
+            {
+                "customer_id": str(survivor[0]),
+                "code": survivor[1],
+                "merged_from": {"customer_id": str(hit[0]), "code": hit[1]},
+            },
         )
     return remaining
 
