@@ -15,7 +15,7 @@ from crm_customers.settings import CustomersSettings
 from crm_platform.events.outbox import OutboxMessage
 
 from .conftest import app_client, migrated_sqlite
-from .factories import create_customer, create_individual, create_tags, credit_code, id_number
+from .factories import create_customer, create_individual, credit_code, id_number
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -207,7 +207,7 @@ def ten_thousand_rows() -> tuple[list[list[object]], dict[int, tuple[str, str]]]
 
 
 async def test_ten_thousand_rows_with_300_bad_ones(client) -> None:
-    await create_tags(client, "高预算", "决策周期短")
+    # 高预算 and 决策周期短 are among the tags every installation starts with.
     await create_customer(client, credit_code=EXISTING_CREDIT_CODE)
     rows, bad = ten_thousand_rows()
     content = xlsx_bytes(rows)
@@ -223,6 +223,7 @@ async def test_ten_thousand_rows_with_300_bad_ones(client) -> None:
         "error": 225,
         "duplicate": 75,
         "created": 0,
+        "warned": 0,
     }
     problems = {r["row"]: r for r in report["rows"] if r["status"] != "valid"}
     assert set(problems) == set(bad)
@@ -282,7 +283,6 @@ async def test_ten_thousand_rows_with_300_bad_ones(client) -> None:
 
 
 async def test_csv_with_english_headers_imports_the_full_record(client) -> None:
-    await create_tags(client, "高预算")
     content = csv_bytes(
         [
             [
@@ -539,6 +539,190 @@ async def test_import_records_are_visible_to_their_author_and_managers(client, a
     assert (await upload(viewer, rows, "v.csv", dry_run=True)).status_code == 403
 
 
+# --- tags: seeded, and created by an admin's import when asked ---------------------------------
+
+SOURCE_DOCUMENT_TAGS = [
+    "高预算",
+    "决策周期短",
+    "竞品客户",
+    "转介绍客户",
+    "战略合作伙伴",
+    "高潜力客户",
+]
+
+
+async def test_a_fresh_installation_knows_the_source_documents_tags(client, as_user) -> None:
+    tags = (await client.get("/v1/tags")).json()
+    assert {t["name"]: t["active"] for t in tags} == dict.fromkeys(SOURCE_DOCUMENT_TAGS, True)
+    assert {t["name"]: t["name_en"] for t in tags}["高预算"] == "High budget"
+
+    rep = as_user("rep-1", "sales_rep")  # a rep's own sheet, as in the issue: 301 rows
+    rows = [["客户名称", "客户类型", "所属行业", "标签"]] + [
+        [
+            f"宁波客户{n}号有限公司",
+            "企业",
+            "制造业",
+            "高预算、决策周期短" if n % 2 else "高潜力客户",
+        ]
+        for n in range(301)
+    ]
+    report = (await upload(rep, csv_bytes(rows), "rep.csv", dry_run=False)).json()
+    assert (report["counts"]["valid"], report["counts"]["created"]) == (301, 301), report["rows"][
+        :3
+    ]
+    assert report["new_tags"] is None
+    first = (await rep.get(f"/v1/customers/{report['rows'][1]['customer_id']}")).json()
+    assert set(first["tags"]) == {"高预算", "决策周期短"}
+
+
+def _tagged_rows() -> list[list[str]]:
+    return [
+        ["客户名称", "客户类型", "所属行业", "标签"],
+        ["温州展会客户甲有限公司", "企业", "it", "展会新客、高预算"],
+        ["温州展会客户乙有限公司", "企业", "it", "展会新客; 老乡介绍"],
+        ["温州坏行业有限公司", "企业", "不存在的行业", "只在错行里"],  # an error row: not created
+        ["温州停用标签有限公司", "企业", "it", "已停用"],
+    ]
+
+
+async def test_an_admin_import_creates_missing_tags_when_asked(client) -> None:
+    retired = await client.post("/v1/tags", json={"name": "已停用"})
+    patched = await client.patch(f"/v1/tags/{retired.json()['id']}", json={"active": False})
+    assert patched.status_code == 200, patched.text
+    content = csv_bytes(_tagged_rows())
+
+    plain = (await upload(client, content, "t.csv", dry_run=True)).json()
+    assert [r["status"] for r in plain["rows"]] == ["error"] * 4
+    assert plain["rows"][1]["reasons"] == ["tags: not administered tags: 展会新客, 老乡介绍"]
+
+    response = await client.post(
+        "/v1/customers/imports",
+        params={"dry_run": "true", "create_missing_tags": "true"},
+        files={"file": ("t.csv", content, "text/csv")},
+    )
+    assert response.status_code == 200, response.text
+    dry = response.json()
+    assert [r["status"] for r in dry["rows"]] == ["valid", "valid", "error", "error"]
+    assert dry["new_tags"] == ["展会新客", "老乡介绍"]  # not 只在错行里, never 已停用 again
+    assert dry["rows"][3]["reasons"] == ["tags: not administered tags: 已停用"]
+    names = {t["name"] for t in (await client.get("/v1/tags")).json()}
+    assert "展会新客" not in names and "老乡介绍" not in names  # a dry run creates nothing
+    assert (await client.get(f"/v1/customers/imports/{dry['id']}")).json()["new_tags"] == [
+        "展会新客",
+        "老乡介绍",
+    ]
+
+    response = await client.post(
+        "/v1/customers/imports",
+        params={"dry_run": "false", "create_missing_tags": "true"},
+        files={"file": ("t.csv", content, "text/csv")},
+    )
+    assert response.status_code == 201, response.text
+    done = response.json()
+    assert (done["counts"]["created"], done["new_tags"]) == (2, ["展会新客", "老乡介绍"])
+    tags = {
+        t["name"]: t
+        for t in (await client.get("/v1/tags", params={"include_inactive": "true"})).json()
+    }
+    assert tags["展会新客"]["active"] and tags["老乡介绍"]["active"]
+    assert "只在错行里" not in tags and not tags["已停用"]["active"]
+    second = (await client.get(f"/v1/customers/{done['rows'][1]['customer_id']}")).json()
+    assert set(second["tags"]) == {"展会新客", "老乡介绍"}
+
+    again = await client.post(
+        "/v1/customers/imports",
+        params={"dry_run": "false", "create_missing_tags": "true"},
+        files={"file": ("t.csv", content, "text/csv")},
+    )
+    assert again.json()["new_tags"] == []  # they exist now; the rows are duplicates
+    assert again.json()["counts"]["duplicate"] == 2
+
+
+async def test_a_rep_cannot_create_tags_by_importing(client, as_user) -> None:
+    rep = as_user("rep-1", "sales_rep")
+    content = csv_bytes(_tagged_rows()[:2])
+    refused = await rep.post(
+        "/v1/customers/imports",
+        params={"dry_run": "true", "create_missing_tags": "true"},
+        files={"file": ("t.csv", content, "text/csv")},
+    )
+    assert refused.status_code == 403, refused.text
+    assert "create_missing_tags" in refused.json()["detail"]
+    report = (await upload(rep, content, "t.csv", dry_run=False)).json()
+    assert report["rows"][0]["reasons"] == ["tags: not administered tags: 展会新客"]
+    assert report["counts"]["created"] == 0
+    assert "展会新客" not in {t["name"] for t in (await client.get("/v1/tags")).json()}
+
+
+# --- warnings like the API's possible-duplicate -----------------------------------------------
+
+
+async def test_rows_like_existing_customers_are_warned_of_and_imported_flagged(client) -> None:
+    existing = await client.post(
+        "/v1/customers",
+        json={
+            "kind": "enterprise",
+            "name": "杭州西湖电子科技有限公司",
+            "industry": "manufacturing",
+            "contacts": [{"name": "周", "mobile": "13912345678"}],
+        },
+    )
+    assert existing.status_code == 201, existing.text
+    known = existing.json()
+    rows = [
+        ["客户名称", "客户类型", "所属行业", "联系人", "手机", "负责人"],
+        # another owner's: not the same customer by the natural key, but a similar name
+        ["杭州 西湖电子科技 有限公司", "企业", "制造业", "吴", "13700000001", "rep-9"],
+        ["南京紫金农业有限公司", "企业", "农、林、牧、渔业", "郑", "13912345678", ""],
+        ["乌鲁木齐天山畜牧合作社", "企业", "agriculture", "王", "13700000002", ""],
+    ]
+    content = csv_bytes(rows)
+    pointer = {"id": known["id"], "code": known["code"], "name": known["name"]}
+
+    dry = (await upload(client, content, "w.csv", dry_run=True)).json()
+    assert [r["status"] for r in dry["rows"]] == ["valid"] * 3  # warned rows stay importable
+    assert dry["counts"]["warned"] == 2 and dry["counts"]["valid"] == 3
+    similar, same_mobile, clean = dry["rows"]
+    assert similar["possible_duplicates"] == [{**pointer, "reason": "similar_name"}]
+    assert similar["warnings"] == [f"name: looks like customer {known['code']} ({known['name']})"]
+    assert same_mobile["possible_duplicates"] == [
+        {**pointer, "reason": "same_contact_mobile:13912345678"}
+    ]
+    assert same_mobile["warnings"] == [
+        f"contact_mobile: 13912345678 is already a contact's mobile at customer {known['code']} "
+        f"({known['name']})"
+    ]
+    assert (clean["warnings"], clean["possible_duplicates"]) == ([], [])
+
+    # The API warns of the same rows with the same candidates.
+    for row, report in ((rows[1], similar), (rows[2], same_mobile)):
+        answer = await client.post(
+            "/v1/customers",
+            json={
+                "kind": "enterprise",
+                "name": row[0],
+                "industry": "agriculture",
+                "contacts": [{"name": row[3], "mobile": row[4]}],
+            },
+        )
+        assert answer.status_code == 409, answer.text
+        assert answer.json()["candidates"] == report["possible_duplicates"]
+    assert await count_customers(client) == 1
+
+    committed = await upload(client, content, "w.csv", dry_run=False)
+    assert committed.status_code == 201, committed.text
+    outcome = committed.json()
+    assert (outcome["counts"]["created"], outcome["counts"]["warned"]) == (3, 2)
+    assert outcome["rows"][0]["warnings"] == similar["warnings"] and outcome["rows"][0]["code"]
+    record = (await client.get(f"/v1/customers/imports/{outcome['id']}")).json()
+    assert [(r["row"], r["status"], bool(r["code"])) for r in record["rows"]] == [
+        (2, "valid", True),
+        (3, "valid", True),
+    ]
+    assert record["rows"][1]["possible_duplicates"] == same_mobile["possible_duplicates"]
+    assert record["counts"]["warned"] == 2
+
+
 async def test_the_upload_limit_is_raised_for_imports_only(client) -> None:
     big = b"x" * (2 * 1_048_576)
     response = await client.post(
@@ -563,7 +747,6 @@ async def test_template_lists_every_import_column(client) -> None:
 
 
 async def _seed(client, as_user) -> None:
-    await create_tags(client, "战略合作伙伴")
     rep = as_user("rep-1", "sales_rep")
     await create_customer(
         rep,

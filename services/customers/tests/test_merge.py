@@ -1,7 +1,10 @@
 """Merging a duplicate: contacts move, one primary stays, tags unite, customer.merged."""
 
 from .conftest import outbox_events
-from .factories import create_customer, create_individual, create_tags
+from .factories import create_customer, create_individual, enterprise_body
+from .test_grading import evaluate, form
+from .test_imports import csv_bytes, upload
+from .test_validation import VALID_CREDIT_CODE
 
 
 async def contacts_of(user, customer: dict) -> list[dict]:
@@ -9,7 +12,7 @@ async def contacts_of(user, customer: dict) -> list[dict]:
 
 
 async def test_merge_moves_contacts_and_emits_customer_merged(client) -> None:
-    await create_tags(client, "高预算", "转介绍客户")
+    # 高预算 and 转介绍客户 are among the tags every installation starts with.
     target = await create_customer(
         client, name="深圳南山科技有限公司", contacts=[{"name": "张三"}], tags=["高预算"]
     )
@@ -101,3 +104,85 @@ async def test_a_rep_merges_only_customers_they_own(client, as_user) -> None:
     )
     assert merged.status_code == 200, merged.text
     assert {c["name"] for c in await contacts_of(alice, mine)} == {"赵六", "钱七"}
+
+
+async def test_evaluations_follow_the_surviving_customer(client) -> None:
+    target = await create_customer(client, name="苏州工业园精密制造有限公司")
+    source = await create_customer(client, name="苏州工业园精密制造公司")
+    source_evaluation = (await evaluate(client, source, await form(client, "90"))).json()
+    target_evaluation = (await evaluate(client, target, await form(client, "50"))).json()
+
+    merged = await client.post(
+        f"/v1/customers/{target['id']}/merge", json={"source_id": source["id"]}
+    )
+    assert merged.status_code == 200, merged.text
+    assert merged.json()["customer"]["grade"] == "C"  # the survivor's grade is its own
+
+    history = (await client.get(f"/v1/customers/{target['id']}/evaluations")).json()
+    assert history["total"] == 2
+    by_id = {e["id"]: e for e in history["items"]}
+    assert set(by_id) == {source_evaluation["id"], target_evaluation["id"]}
+    moved = by_id[source_evaluation["id"]]
+    assert (moved["customer_id"], moved["merged_from"]) == (target["id"], source["id"])
+    assert (moved["total"], moved["grade"]) == (source_evaluation["total"], "A")
+    assert by_id[target_evaluation["id"]]["merged_from"] is None
+    assert (await client.get(f"/v1/grading/evaluations/{moved['id']}")).json() == moved
+    gone = (await client.get(f"/v1/customers/{source['id']}/evaluations")).json()
+    assert gone["total"] == 0
+
+    # A chain of merges: the history follows on, still naming the first customer.
+    final = await create_customer(client, name="苏州工业园精密制造集团")
+    again = await client.post(
+        f"/v1/customers/{final['id']}/merge", json={"source_id": target["id"]}
+    )
+    assert again.status_code == 200, again.text
+    history = (await client.get(f"/v1/customers/{final['id']}/evaluations")).json()
+    assert {e["id"]: e["merged_from"] for e in history["items"]} == {
+        source_evaluation["id"]: source["id"],
+        target_evaluation["id"]: target["id"],
+    }
+
+
+async def test_a_merged_customers_credit_code_points_at_the_survivor(client) -> None:
+    survivor = await create_customer(client, name="宁波港口物流有限公司")
+    holder = await create_customer(client, name="宁波港口物流公司", credit_code=VALID_CREDIT_CODE)
+    merged = await client.post(
+        f"/v1/customers/{survivor['id']}/merge", json={"source_id": holder["id"]}
+    )
+    assert merged.status_code == 200, merged.text
+
+    again = await client.post(
+        "/v1/customers",
+        json=enterprise_body(name="完全不同的名字", credit_code=VALID_CREDIT_CODE.lower()),
+    )
+    assert again.status_code == 409, again.text
+    body = again.json()
+    assert body["type"] == "urn:crm:problem:duplicate-credit-code"
+    assert body["existing"] == {
+        "id": survivor["id"],
+        "code": survivor["code"],
+        "name": survivor["name"],
+    }
+    assert body["merged_from"] == {
+        "id": holder["id"],
+        "code": holder["code"],
+        "name": holder["name"],
+        "merged_into": survivor["id"],
+    }
+    assert survivor["code"] in body["detail"] and holder["code"] in body["detail"]
+
+    # An import row with that credit code is a duplicate of the survivor too.
+    rows = [["客户名称", "客户类型", "所属行业", "统一社会信用代码"]]
+    rows.append(["宁波港口物流公司", "企业", "it", VALID_CREDIT_CODE])
+    report = (await upload(client, csv_bytes(rows), "again.csv", dry_run=True)).json()
+    [row] = report["rows"]
+    assert row["status"] == "duplicate"
+    assert row["duplicate_of"] == {
+        "customer_id": survivor["id"],
+        "code": survivor["code"],
+        "merged_from": {"customer_id": holder["id"], "code": holder["code"]},
+    }
+    assert row["reasons"] == [
+        f"credit_code: {VALID_CREDIT_CODE} already belongs to customer {holder['code']}, "
+        f"merged into {survivor['code']}"
+    ]

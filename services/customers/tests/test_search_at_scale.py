@@ -1,8 +1,14 @@
 """What keeps search fast at a million customers (bench/customers_search.py) must not change
 what it finds: 2-character names through the bigram index, estimated totals past a limit."""
 
+from datetime import UTC, datetime
+
 import asyncpg
 import pytest
+from sqlalchemy.dialects import postgresql
+
+from crm_customers.db.repository import count_statement
+from crm_customers.db.search_spec import CustomerFilter
 
 from .factories import create_customer
 
@@ -78,6 +84,28 @@ async def test_live_owner_lists_are_counted_from_the_index_alone(client, setting
         "AND archived_at IS NULL",
     )
     assert "Index Only Scan using ix_customer_live_owner_lifecycle" in plan
+
+
+@pytest.mark.parametrize("visible_owner", [None, "u-admin"], ids=["manager", "rep"])
+async def test_the_review_worklist_is_served_by_its_index(client, settings, visible_owner) -> None:
+    """The count behind GET /customers/review-due, as the repository builds it for a
+    manager (all live customers) and for a rep (their own)."""
+    created = await _create(client)
+    reviewed = await client.post(
+        f"/v1/customers/{created[0]['id']}/review",
+        json={"activity_status": "active", "version": created[0]["version"]},
+    )
+    assert reviewed.status_code == 200, reviewed.text
+    due = CustomerFilter(
+        archived=False,
+        not_reviewed_since=datetime(2026, 9, 30, 16, tzinfo=UTC),
+        visible_owner=visible_owner,
+    )
+    statement = count_statement(due, "postgresql").compile(
+        dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}
+    )
+    plan = await _plan(settings, str(statement))
+    assert "ix_customer_live_review_due" in plan, plan
 
 
 async def test_totals_past_the_limit_are_flagged_as_estimates(client) -> None:

@@ -246,6 +246,10 @@ class EvaluationOut(BaseModel):
     customer_version: int
     evaluated_by: str
     evaluated_at: datetime
+    merged_from: uuid.UUID | None = Field(
+        description="The customer this evaluation was made for, when that one was merged into "
+        "customer_id (customer_version is then that customer's)"
+    )
 
     @classmethod
     def of(cls, view: grading.EvaluationView) -> "EvaluationOut":

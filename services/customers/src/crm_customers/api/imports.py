@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, File, Query, Response, UploadFile, status
 from fastapi.responses import FileResponse, StreamingResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from starlette.background import BackgroundTask
 
 from crm_customers.api.customer_filter import customer_filter
@@ -39,6 +39,9 @@ class ImportCounts(BaseModel):
     error: int
     duplicate: int
     created: int
+    warned: int = Field(
+        description="Valid rows that look like an existing customer (imported, flagged)"
+    )
 
 
 class ImportRowOut(BaseModel):
@@ -49,6 +52,13 @@ class ImportRowOut(BaseModel):
     duplicate_of: dict[str, Any] | None = None
     customer_id: uuid.UUID | None = None
     code: str | None = None
+    warnings: list[str] = Field(
+        default=[],
+        description="A valid row that the API would answer with possible-duplicate: why",
+    )
+    possible_duplicates: list[dict[str, str]] = Field(
+        default=[], description="The customers it looks like ({id, code, name, reason})"
+    )
 
 
 class ImportSummary(BaseModel):
@@ -65,6 +75,11 @@ class ImportSummary(BaseModel):
     columns: dict[str, str]
     ignored_columns: list[str]
     failure: str | None
+    new_tags: list[str] | None = Field(
+        default=None,
+        description="With create_missing_tags: the tags this import created (a dry run: "
+        "would create), those its importable rows use that did not exist",
+    )
 
     @classmethod
     def of(cls, record: CustomerImport) -> "ImportSummary":
@@ -77,6 +92,7 @@ class ImportSummary(BaseModel):
                 error=record.error_rows,
                 duplicate=record.duplicate_rows,
                 created=record.created_rows,
+                warned=record.warned_rows,
             ),
             ignored_columns=record.columns.get("ignored", []),
         )
@@ -107,10 +123,17 @@ async def import_customers(
     dry_run: Annotated[
         bool, Query(description="true (default): only report; false: import the valid rows")
     ] = True,
+    create_missing_tags: Annotated[
+        bool,
+        Query(
+            description="Admins: create the tags the rows name that do not exist yet "
+            "(listed in new_tags; a dry run creates none). Others: 403"
+        ),
+    ] = False,
 ) -> ImportReport:
     """Dry run: a report for every row (valid / error with reasons / duplicate). Commit:
     the valid rows are created, ``import_batch_size`` per transaction; repeating it adds none."""
-    imports.ensure_can_import(ctx)
+    imports.ensure_can_import(ctx, create_missing_tags=create_missing_tags)
     content = await file.read()
     file_name = file.filename or "upload"
     if not content:
@@ -126,6 +149,7 @@ async def import_customers(
         content_sha256=imports.file_checksum(content),
         dry_run=dry_run,
         validate=validate_row,
+        create_missing_tags=create_missing_tags,
     )
     if not dry_run:
         response.status_code = status.HTTP_201_CREATED
@@ -175,7 +199,8 @@ async def import_template(_: Context, format: TemplateFormat = TemplateFormat.XL
 
 @router.get("/imports/{import_id}", response_model=ImportReport)
 async def get_import(import_id: uuid.UUID, session: SessionDep, ctx: Context) -> ImportReport:
-    """The record and the rows that were not imported (errors and duplicates)."""
+    """The record, the rows that were not imported (errors and duplicates) and the imported
+    rows that came with warnings."""
     record = await imports.get_import(session, ctx, import_id)
     return ImportReport(
         **ImportSummary.of(record).model_dump(),

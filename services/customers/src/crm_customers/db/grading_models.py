@@ -87,6 +87,9 @@ class CustomerEvaluation(CustomersModel, table=True):
     """The customer's version once this evaluation had set its grade."""
     evaluated_by: str = Field(max_length=64)
     evaluated_at: datetime = _column(UtcDateTime())
+    merged_from: uuid.UUID | None = Field(default=None)
+    """The customer this evaluation was made for, when that one was merged into
+    ``customer_id`` (its evaluations follow the survivor; the first such customer is kept)."""
 
 
 class EvaluationScore(CustomersModel, table=True):

@@ -3,7 +3,7 @@
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import func
+from sqlalchemy import func, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -87,3 +87,20 @@ async def scores_of(
     for line in (await session.exec(query)).all():
         found[line.evaluation_id].append(line)
     return found
+
+
+async def move_evaluations(
+    session: AsyncSession, source_id: uuid.UUID, target_id: uuid.UUID
+) -> int:
+    """A merged customer's evaluations follow the customer it merged into, each keeping
+    which customer it was made for (``merged_from``, the first one through merge chains)."""
+    result = await session.execute(
+        update(CustomerEvaluation)
+        .where(col(CustomerEvaluation.customer_id) == source_id)
+        .values(
+            customer_id=target_id,
+            merged_from=func.coalesce(CustomerEvaluation.merged_from, source_id),
+        )
+        .execution_options(synchronize_session="fetch")
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

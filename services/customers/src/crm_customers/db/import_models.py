@@ -36,9 +36,12 @@ class CustomerImport(CustomersModel, table=True):
     error_rows: int = 0
     duplicate_rows: int = 0
     created_rows: int = 0
+    warned_rows: int = 0  # valid rows that look like an existing customer (possible-duplicate)
     columns: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     problems: list[dict[str, Any]] = Field(
         default_factory=list, sa_column=Column(JSON, nullable=False)
     )
+    new_tags: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    """Tags the import creates (a dry run: would create), asked with ``create_missing_tags``."""
     failure: str | None = Field(default=None, max_length=2000)
     version: int = Field(default=1, sa_column=_import_version)

@@ -3,7 +3,7 @@ one per row), the bulk code reservation and the import records."""
 
 import uuid
 from collections.abc import Iterable, Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import func, insert
 from sqlalchemy import select as sa_select
@@ -51,6 +51,13 @@ async def insert_customer_tags(session: AsyncSession, links: list[dict[str, uuid
         await session.execute(insert(CustomerTag), links)
 
 
+async def insert_tags(session: AsyncSession, tags: list[dict[str, Any]]) -> None:
+    """Tags an admin's import creates, in one multi-row insert (a name taken meanwhile
+    fails it on the unique index)."""
+    if tags:
+        await session.execute(insert(Tag), tags)
+
+
 async def all_industries(session: AsyncSession) -> list[Industry]:
     return list((await session.exec(select(Industry))).all())
 
@@ -72,6 +79,40 @@ async def customers_by_credit_code(
         )
         for credit_code, customer_id, code in rows.all():
             found[credit_code] = (customer_id, code)
+    return found
+
+
+MERGE_CHAIN_LIMIT = 20
+
+
+async def survivors_of(
+    session: AsyncSession, customer_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, tuple[uuid.UUID, str]]:
+    """For those of ``customer_ids`` that were merged into another: (id, code) of the customer
+    each ended in, through chains of merges (one query per step of the chains, per chunk)."""
+    wanted = list(dict.fromkeys(customer_ids))
+    merged_into: dict[uuid.UUID, uuid.UUID | None] = {}
+    codes: dict[uuid.UUID, str] = {}
+    frontier = wanted
+    for _ in range(MERGE_CHAIN_LIMIT):
+        if not frontier:
+            break
+        for chunk in _chunks(frontier):
+            rows = await session.execute(
+                sa_select(Customer.id, Customer.code, Customer.merged_into).where(
+                    col(Customer.id).in_(chunk)
+                )
+            )
+            for customer_id, code, into in rows.all():
+                merged_into[customer_id], codes[customer_id] = into, code
+        frontier = [i for i in set(merged_into.values()) if i is not None and i not in codes]
+    found = {}
+    for customer_id in wanted:
+        current, steps = customer_id, 0
+        while merged_into.get(current) is not None and steps < MERGE_CHAIN_LIMIT:
+            current, steps = merged_into[current], steps + 1  # type: ignore[assignment]
+        if current != customer_id and current in codes:
+            found[customer_id] = (current, codes[current])
     return found
 
 

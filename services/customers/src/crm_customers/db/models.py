@@ -58,6 +58,16 @@ class Customer(CustomersModel, table=True):
             postgresql_where=text("review_status <> 'approved'"),
             sqlite_where=text("review_status <> 'approved'"),
         ),
+        # The quarterly review's worklist (GET /customers/review-due): live customers never
+        # reviewed (NULLs are in a btree) or reviewed before the quarter began, each one a
+        # range of this index; a rep's owner_id is checked in the index too.
+        Index(
+            "ix_customer_live_review_due",
+            "last_reviewed_at",
+            "owner_id",
+            postgresql_where=text("archived_at IS NULL"),
+            sqlite_where=text("archived_at IS NULL"),
+        ),
     )
     __mapper_args__ = {"version_id_col": _customer_version}
 

@@ -139,6 +139,82 @@ async def find_customers_with_mobiles(
     return [(row[0], row[1]) for row in (await session.execute(query)).all()]
 
 
+SOFT_DUPLICATE_CHUNK = 1000
+"""Names or mobiles per statement when many rows are checked at once (an import)."""
+
+# One round trip for a chunk of names: each name looks up its candidates exactly as
+# ``find_similar_names`` does (normalised equality or the trigram ``%``, first 20 rows).
+_SIMILAR_NAMES_MANY = text(
+    """
+    SELECT v.ord, c.id, c.code, c.name, c.archived_at
+    FROM unnest(CAST(:names AS text[]), CAST(:normalized AS text[]))
+         WITH ORDINALITY AS v(name, normalized, ord)
+    CROSS JOIN LATERAL (
+        SELECT id, code, name, archived_at FROM customer
+        WHERE name_normalized = v.normalized OR name % v.name
+        LIMIT 20
+    ) AS c
+    """
+)
+
+
+async def find_similar_names_many(
+    session: AsyncSession, names: Sequence[tuple[str, str]]
+) -> list[list[CustomerRef]]:
+    """``find_similar_names`` for many (name, normalized name) pairs at once, a chunk per
+    statement: the live customers each one looks like (at most five), in the given order."""
+    found: list[list[CustomerRef]] = [[] for _ in names]
+    trigrams = _dialect(session) == "postgresql"
+    for start in range(0, len(names), SOFT_DUPLICATE_CHUNK):
+        chunk = names[start : start + SOFT_DUPLICATE_CHUNK]
+        if trigrams:
+            rows = await session.execute(
+                _SIMILAR_NAMES_MANY,
+                {"names": [n for n, _ in chunk], "normalized": [m for _, m in chunk]},
+            )
+            hits = [(start + int(row.ord) - 1, row) for row in rows.all()]
+        else:
+            positions: dict[str, list[int]] = {}
+            for offset, (_, normalized) in enumerate(chunk):
+                positions.setdefault(normalized, []).append(start + offset)
+            rows = await session.execute(
+                sa_select(
+                    _CUSTOMER_TABLE.c.name_normalized,
+                    _CUSTOMER_TABLE.c.id,
+                    _CUSTOMER_TABLE.c.code,
+                    _CUSTOMER_TABLE.c.name,
+                    _CUSTOMER_TABLE.c.archived_at,
+                ).where(_CUSTOMER_TABLE.c.name_normalized.in_(list(positions)))
+            )
+            hits = [(i, row) for row in rows.all() for i in positions[row.name_normalized]]
+        for index, row in hits:
+            if row.archived_at is None and len(found[index]) < 5:
+                found[index].append(CustomerRef(row.id, row.code, row.name))
+    return found
+
+
+async def customers_with_mobiles(
+    session: AsyncSession, mobiles: Sequence[str]
+) -> dict[str, list[CustomerRef]]:
+    """``find_customers_with_mobiles`` for many mobiles at once: mobile → the live customers
+    with a live contact of that mobile."""
+    found: dict[str, list[CustomerRef]] = {}
+    wanted = list(dict.fromkeys(mobiles))
+    for start in range(0, len(wanted), SOFT_DUPLICATE_CHUNK):
+        rows = await session.execute(
+            sa_select(Contact.mobile, Customer.id, Customer.code, Customer.name)
+            .join(Contact, Contact.customer_id == Customer.id)
+            .where(
+                col(Contact.mobile).in_(wanted[start : start + SOFT_DUPLICATE_CHUNK]),
+                col(Contact.archived_at).is_(None),
+                col(Customer.archived_at).is_(None),
+            )
+        )
+        for mobile, customer_id, code, name in rows.all():
+            found.setdefault(mobile, []).append(CustomerRef(customer_id, code, name))
+    return found
+
+
 FUZZY_WORD_SIMILARITY = 0.4
 
 
@@ -217,6 +293,11 @@ def _filtered(query: Select, flt: CustomerFilter, dialect: str) -> Select:  # ty
     return query.where(and_(*conditions)) if conditions else query
 
 
+def count_statement(flt: CustomerFilter, dialect: str) -> Select:  # type: ignore[type-arg]
+    """``SELECT count(*)`` of the customers ``flt`` matches (what a list's total counts)."""
+    return _filtered(sa_select(func.count()).select_from(Customer), flt, dialect)
+
+
 _ORDER = {
     SortKey.CREATED_DESC: (col(Customer.created_at).desc(), col(Customer.id).desc()),
     SortKey.CREATED_ASC: (col(Customer.created_at).asc(), col(Customer.id).asc()),
@@ -278,7 +359,7 @@ async def page_customers(
     if len(customers) < limit and (customers or offset == 0):
         return customers, offset + len(customers), True
     if exact_total_up_to is None or dialect != "postgresql":
-        counted = _filtered(sa_select(func.count()).select_from(Customer), flt, dialect)
+        counted = count_statement(flt, dialect)
         return customers, int((await session.execute(counted)).scalar_one()), True
     matches = _filtered(sa_select(Customer.id), flt, dialect)
     bounded = matches.limit(exact_total_up_to + 1).subquery()

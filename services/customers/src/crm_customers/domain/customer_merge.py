@@ -1,8 +1,10 @@
 """Merging a duplicate customer into the one that stays (SPEC §1 duplicates and merge).
 
 The source's contacts (archived ones too, so history follows) move to the target, whose primary
-contact stays the only primary; tags are united; customers referred by the source are now
-referred by the target; the source is archived with ``merged_into`` pointing at the target.
+contact stays the only primary; tags are united; the source's grading evaluations join the
+target's history (marked ``merged_from``; the target's grade is its own); customers referred by
+the source are now referred by the target; the source is archived with ``merged_into``
+pointing at the target.
 ``customer.merged`` tells other services to re-point their records (follow-ups, tickets, ...).
 """
 
@@ -12,7 +14,7 @@ from datetime import UTC, datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from crm_customers.db import approval_repository, repository
+from crm_customers.db import approval_repository, grading_repository, repository
 from crm_customers.db.models import Customer
 from crm_customers.domain import access
 from crm_customers.domain.contacts import contact_snapshot
@@ -123,6 +125,7 @@ async def merge_customers(
     session.add_all([source, target])
     await flush_versioned(session, target.version)
     await approval_repository.repoint_referrals(session, source.id, target.id, now)
+    await grading_repository.move_evaluations(session, source.id, target.id)
 
     for contact in moved:
         stage(session, ctx, ev.CONTACT_CHANGED, contact_snapshot(contact, "updated"), contact.id)

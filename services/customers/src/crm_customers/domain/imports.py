@@ -11,6 +11,18 @@ A row is a duplicate, and never imported twice, when its identity already exists
 - without either, its natural key — kind, normalized name (``normalize_name``) and owner — matches
   a customer or an earlier valid row. So committing the same file again adds nothing, and so
   does importing an exported list.
+
+A row that the API would answer with ``possible-duplicate`` (a name like a live customer's, a
+contact mobile a live customer's contact has) is valid with ``warnings`` and its
+``possible_duplicates``: checked for the whole file at once (``find_soft_duplicates_many``),
+before the first batch, so a commit reports what its dry run did. A commit imports such rows
+(the uploader has seen the warnings, as ``allow_duplicate`` in the API) and keeps them flagged
+in the import's record.
+
+Tags must be administered, as in the API; an admin may ask the import to create the missing
+ones (``create_missing_tags``): the tags used by importable rows are created in the import's
+first transaction (a dry run lists them), never a tag an admin deactivated. Anyone else's
+import reports each row's missing tags.
 """
 
 import hashlib
@@ -48,6 +60,8 @@ from crm_customers.domain.import_files import ImportColumn, Sheet, SheetRow, spl
 from crm_customers.domain.names import normalize_name
 from crm_customers.domain.records import (
     ID_NUMBER_CONTEXT,
+    SoftDuplicateQuestion,
+    find_soft_duplicates_many,
     snapshot_of,
 )
 from crm_customers.events import published as ev
@@ -77,6 +91,8 @@ class RowReport:
     duplicate_of: dict[str, Any] | None = None
     customer_id: uuid.UUID | None = None  # set once a commit created it
     code: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    possible_duplicates: list[dict[str, str]] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -87,6 +103,8 @@ class RowReport:
             "duplicate_of": self.duplicate_of,
             "customer_id": str(self.customer_id) if self.customer_id else None,
             "code": self.code,
+            "warnings": list(self.warnings),
+            "possible_duplicates": list(self.possible_duplicates),
         }
 
 
@@ -156,9 +174,24 @@ class Catalog:
     industries: dict[str, str]  # folded code / zh / en name → code
     active_industries: frozenset[str]
     tags: dict[str, TagRef]
+    create_missing_tags: bool = False
+    new_tags: dict[str, TagRef] = field(default_factory=dict)
+    """Tags no one administers yet that rows named, when the import may create them."""
+
+    def tag(self, name: str) -> TagRef | None:
+        """The active tag called ``name``; a new one when missing and the import may create
+        it (never a deactivated one: an admin retired it)."""
+        found = self.tags.get(name)
+        if found is not None:
+            return found if found.active else None
+        if not self.create_missing_tags:  # (the row's schema has checked the name's length)
+            return None
+        if name not in self.new_tags:
+            self.new_tags[name] = TagRef(uuid.uuid4(), name, True)
+        return self.new_tags[name]
 
     @classmethod
-    async def load(cls, session: AsyncSession) -> "Catalog":
+    async def load(cls, session: AsyncSession, *, create_missing_tags: bool = False) -> "Catalog":
         industries: dict[str, str] = {}
         active = set()
         for industry in await repo.all_industries(session):
@@ -167,7 +200,7 @@ class Catalog:
             if industry.active:
                 active.add(industry.code)
         tags = {t.name: TagRef(t.id, t.name, t.active) for t in await repo.all_tags(session)}
-        return cls(industries, frozenset(active), tags)
+        return cls(industries, frozenset(active), tags, create_missing_tags)
 
 
 # --- one row ---------------------------------------------------------------------------------
@@ -254,8 +287,8 @@ def _business_reasons(
         reasons.append(f"industry: '{command.industry}' is not an administered industry")
     tags, unknown = [], []
     for name in dict.fromkeys(command.tags):
-        tag = catalog.tags.get(name)
-        if tag is None or not tag.active:
+        tag = catalog.tag(name)
+        if tag is None:
             unknown.append(name)
         else:
             tags.append(tag)
@@ -366,6 +399,8 @@ async def drop_existing(session: AsyncSession, candidates: list[_Candidate]) -> 
         await repo.customers_by_natural_key(session, (c.natural_key[1] for c in by_kind["natural"]))
     ).items():
         existing["natural", key] = hit
+    # A merged-away customer keeps its identity; the row points at the one it went into.
+    survivors = await repo.survivors_of(session, (hit[0] for hit in existing.values()))
     remaining = []
     for candidate in candidates:
         kind, value = _identity(candidate)
@@ -373,10 +408,22 @@ async def drop_existing(session: AsyncSession, candidates: list[_Candidate]) -> 
         if hit is None:
             remaining.append(candidate)
             continue
+        survivor = survivors.get(hit[0])
+        if survivor is None:
+            _mark_duplicate(
+                candidate,
+                _duplicate_reason(kind, candidate, customer=hit[1]),
+                {"customer_id": str(hit[0]), "code": hit[1]},
+            )
+            continue
         _mark_duplicate(
             candidate,
-            _duplicate_reason(kind, candidate, customer=hit[1]),
-            {"customer_id": str(hit[0]), "code": hit[1]},
+            _duplicate_reason(kind, candidate, customer=f"{hit[1]}, merged into {survivor[1]}"),
+            {
+                "customer_id": str(survivor[0]),
+                "code": survivor[1],
+                "merged_from": {"customer_id": str(hit[0]), "code": hit[1]},
+            },
         )
     return remaining
 
@@ -398,12 +445,50 @@ def drop_repeated(candidates: list[_Candidate]) -> list[_Candidate]:
     return remaining
 
 
+def _warning(candidate: dict[str, str]) -> str:
+    customer = f"customer {candidate['code']} ({candidate['name']})"
+    if candidate["reason"].startswith("same_contact_mobile:"):
+        mobile = candidate["reason"].partition(":")[2]
+        return f"contact_mobile: {mobile} is already a contact's mobile at {customer}"
+    return f"name: looks like {customer}"
+
+
+async def flag_possible_duplicates(session: AsyncSession, candidates: list[_Candidate]) -> None:
+    """Warn, as ``POST /v1/customers`` answers ``possible-duplicate``, of rows whose name looks
+    like a live customer's or whose contact mobile a live customer's contact has. The row
+    stays valid and is imported; its report keeps the warnings and the candidates."""
+    questions = [
+        SoftDuplicateQuestion(
+            c.fields["name"], [m for contact in c.contacts if (m := contact.mobile)]
+        )
+        for c in candidates
+    ]
+    answers = await find_soft_duplicates_many(session, questions)
+    for candidate, found in zip(candidates, answers, strict=True):
+        candidate.report.possible_duplicates = found
+        candidate.report.warnings = [_warning(f) for f in found]
+
+
 # --- the use cases ---------------------------------------------------------------------------
 
 
-def ensure_can_import(ctx: RequestContext) -> None:
+def ensure_can_import(ctx: RequestContext, *, create_missing_tags: bool = False) -> None:
     if not (access.can_write_any(ctx.identity) or ctx.identity.roles & access.WRITE_OWN):
         raise Forbidden("Your role cannot create customers, so it cannot import them.")
+    if create_missing_tags:
+        try:
+            access.ensure_settings_admin(ctx.identity)
+        except Forbidden:
+            raise Forbidden(
+                "Only an admin may create tags; import without create_missing_tags and the "
+                "rows naming tags that do not exist are reported."
+            ) from None
+
+
+def tags_to_create(catalog: Catalog, candidates: Sequence[_Candidate]) -> list[TagRef]:
+    """The new tags the importable rows use, in the order they first appear."""
+    used = {t.id for c in candidates for t in c.tags}
+    return [t for t in catalog.new_tags.values() if t.id in used]
 
 
 def _counts(record: CustomerImport, reports: list[RowReport]) -> None:
@@ -412,7 +497,8 @@ def _counts(record: CustomerImport, reports: list[RowReport]) -> None:
     record.error_rows = sum(r.status == RowStatus.ERROR for r in reports)
     record.duplicate_rows = sum(r.status == RowStatus.DUPLICATE for r in reports)
     record.created_rows = sum(r.customer_id is not None for r in reports)
-    record.problems = [r.as_json() for r in reports if r.status != RowStatus.VALID]
+    record.warned_rows = sum(r.status == RowStatus.VALID and bool(r.warnings) for r in reports)
+    record.problems = [r.as_json() for r in reports if r.status != RowStatus.VALID or r.warnings]
 
 
 async def import_customers(
@@ -424,13 +510,15 @@ async def import_customers(
     content_sha256: str,
     dry_run: bool,
     validate: RowValidator,
+    create_missing_tags: bool = False,
 ) -> ImportOutcome:
-    """Check every row; unless ``dry_run``, create the valid ones, batch by batch.
+    """Check every row; unless ``dry_run``, create the valid ones, batch by batch (and first,
+    with ``create_missing_tags``, an admin's missing tags).
 
     The one use case that commits by itself: an import is a job of many transactions, a batch
     each, so a failure keeps the batches before it (and the report says where it stopped).
     Its caller hands it a session with no transaction open (``JobSessionDep``)."""
-    ensure_can_import(ctx)
+    ensure_can_import(ctx, create_missing_tags=create_missing_tags)
     record = CustomerImport(
         file_name=file_name[:255],
         sha256=content_sha256,
@@ -441,14 +529,37 @@ async def import_customers(
         created_at=datetime.now(UTC),
         columns={"mapped": sheet.columns, "ignored": sheet.ignored_columns},
     )
-    async with session.begin():
-        catalog = await Catalog.load(session)
-        reports, candidates = check_rows(sheet, catalog, ctx, validate)
-        candidates = drop_repeated(await drop_existing(session, candidates))
-        if dry_run:
-            record.status, record.finished_at = "completed", datetime.now(UTC)
-        _counts(record, reports)
-        session.add(record)
+    try:
+        async with session.begin():
+            catalog = await Catalog.load(session, create_missing_tags=create_missing_tags)
+            reports, candidates = check_rows(sheet, catalog, ctx, validate)
+            candidates = drop_repeated(await drop_existing(session, candidates))
+            await flag_possible_duplicates(session, candidates)
+            new_tags = tags_to_create(catalog, candidates)
+            if create_missing_tags:
+                record.new_tags = [t.name for t in new_tags]
+            if dry_run:
+                record.status, record.finished_at = "completed", datetime.now(UTC)
+            elif new_tags:
+                await repo.insert_tags(
+                    session,
+                    [
+                        {
+                            "id": t.id,
+                            "name": t.name,
+                            "active": True,
+                            "created_at": record.created_at,
+                        }
+                        for t in new_tags
+                    ],
+                )
+            _counts(record, reports)
+            session.add(record)
+    except IntegrityError:  # a tag of the same name was created meanwhile
+        raise Conflict(
+            "Tags changed while this import was checked; upload the file again.",
+            slug="import-conflict",
+        ) from None
     if dry_run:
         return ImportOutcome(record, reports)
 
