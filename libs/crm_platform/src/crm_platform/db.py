@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, Dialect, MetaData, Table, TypeDecorator, event
+from sqlalchemy import DateTime, Dialect, MetaData, Table, TypeDecorator, delete, event, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
@@ -168,3 +168,19 @@ def stage_upsert_if_newer(
     """
     dialect = session.bind.dialect.name if session.bind is not None else "postgresql"
     stage_row(session, _upsert_statement(dialect, table, tuple(values), key, version), values)
+
+
+DELETE_CHUNK = 5000
+
+
+async def delete_in_chunks(engine: AsyncEngine, table: Table, *conditions: Any) -> int:
+    """Delete the rows of ``table`` matching ``conditions``, at most 5,000 per transaction,
+    so retention never holds a lock, or a transaction, for long. Returns how many went."""
+    chunk = select(table.c.id).where(*conditions).limit(DELETE_CHUNK)
+    deleted = 0
+    while True:
+        async with engine.begin() as connection:
+            result = await connection.execute(delete(table).where(table.c.id.in_(chunk)))
+        deleted += result.rowcount or 0
+        if (result.rowcount or 0) < DELETE_CHUNK:
+            return deleted

@@ -6,13 +6,13 @@ import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import Column, Index, delete, select
+from sqlalchemy import Column, Index
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import Field, SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from crm_platform.db import UtcDateTime
+from crm_platform.db import UtcDateTime, delete_in_chunks
 from crm_platform.db_clock import utc_now_plus
 from crm_platform.events.envelope import CloudEvent
 
@@ -61,9 +61,6 @@ async def record_in_inbox(session: AsyncSession, events: Sequence[CloudEvent]) -
     return set(result.scalars())
 
 
-PRUNE_CHUNK = 5000
-
-
 async def prune_inbox(engine: AsyncEngine, retention_seconds: float) -> int:
     """Delete inbox rows received longer ago than the retention, a chunk per transaction.
 
@@ -72,15 +69,6 @@ async def prune_inbox(engine: AsyncEngine, retention_seconds: float) -> int:
     upserts still refuse to go back to an older version. Returns how many were deleted.
     """
     table = InboxMessage.__table__  # type: ignore[attr-defined]
-    chunk = (
-        select(table.c.id)
-        .where(table.c.received_at < utc_now_plus(-retention_seconds))
-        .limit(PRUNE_CHUNK)
+    return await delete_in_chunks(
+        engine, table, table.c.received_at < utc_now_plus(-retention_seconds)
     )
-    deleted = 0
-    while True:
-        async with engine.begin() as connection:
-            result = await connection.execute(delete(table).where(table.c.id.in_(chunk)))
-        deleted += result.rowcount or 0
-        if (result.rowcount or 0) < PRUNE_CHUNK:
-            return deleted

@@ -43,9 +43,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import URL, Update, bindparam, delete, func, or_, select, update
+from sqlalchemy import URL, Update, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from crm_platform.db import delete_in_chunks
 from crm_platform.db_clock import seconds_param, utc_now, utc_now_plus
 from crm_platform.events.broker import EventPublisher, PublishFailed
 from crm_platform.events.outbox import OutboxMessage, outbox_hand_off
@@ -57,7 +58,6 @@ table = OutboxMessage.__table__
 PASSES_IN_FLIGHT = 2  # one publishing while the next gathers what was committed meanwhile
 HANDOFF_SHARE_OF_GRACE = 0.4  # of the grace: to start publishing, and again to be confirmed
 MAX_ERROR_CHARS = 2000
-PRUNE_CHUNK = 5000
 
 _MARK_SENT = (
     update(table)
@@ -409,16 +409,9 @@ async def retry_now(engine: AsyncEngine, ids: Sequence[Any] | None) -> int:
 async def prune_published(engine: AsyncEngine, retention_seconds: float) -> int:
     """Delete rows published longer ago than the retention (they only serve audit), a chunk
     per transaction so no lock is held for long. Returns how many were deleted."""
-    oldest_kept = utc_now_plus(-retention_seconds)
-    chunk = (
-        select(table.c.id)
-        .where(table.c.published_at.is_not(None), table.c.published_at < oldest_kept)
-        .limit(PRUNE_CHUNK)
+    return await delete_in_chunks(
+        engine,
+        table,
+        table.c.published_at.is_not(None),
+        table.c.published_at < utc_now_plus(-retention_seconds),
     )
-    deleted = 0
-    while True:
-        async with engine.begin() as connection:
-            result = await connection.execute(delete(table).where(table.c.id.in_(chunk)))
-        deleted += result.rowcount or 0
-        if (result.rowcount or 0) < PRUNE_CHUNK:
-            return deleted
