@@ -91,7 +91,6 @@ from crm_platform.testing_faults import (  # noqa: E402
     ledger_repeats,
     queue_depths,
     start_broker_app,
-    wait_ready,
 )
 
 SERVICES = ("customers", "engagement", "service-desk", "notifier", "gateway")
@@ -246,31 +245,24 @@ class ChaosSystem:
             }
         await asyncio.gather(*(asyncio.to_thread(p.migrate) for p in self.processes.values()))
         await self.install_ledgers()
-        await asyncio.gather(*(self._start(p) for p in self.processes.values()))
-        await self.wait_ready()
+        await asyncio.gather(
+            *(p.start(ready_timeout=READY_TIMEOUT_SECONDS) for p in self.processes.values())
+        )
 
     async def install_ledgers(self) -> None:
         for name in CONSUMING:
             replica = "customer_replica" if name in REPLICAS else None
             await install_ledgers(self.dsn(name), replica_table=replica)
 
-    @staticmethod
-    async def _start(process: ServiceProcess) -> None:
-        try:
-            await process.start()
-        except AssertionError:  # not up within 30 s: a busy machine; give it longer
-            await wait_ready({process.name: process.url}, timeout=READY_TIMEOUT_SECONDS)
-
-    async def wait_ready(self, *names: str) -> None:
-        chosen = names or SERVICES
-        urls = {name: self.processes[name].url for name in chosen}
-        await wait_ready(urls, timeout=READY_TIMEOUT_SECONDS)
+    async def wait_ready(self) -> None:
+        await asyncio.gather(
+            *(p.wait_ready(READY_TIMEOUT_SECONDS) for p in self.processes.values())
+        )
 
     async def kill_and_restart(self, name: str) -> None:
         process = self.processes[name]
         await asyncio.to_thread(process.kill)
-        await self._start(process)
-        await self.wait_ready(name)
+        await process.start(ready_timeout=READY_TIMEOUT_SECONDS)
 
     async def stop(self) -> None:
         """Stop and remove everything; each step runs even if an earlier one failed."""

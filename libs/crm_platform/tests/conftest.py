@@ -26,7 +26,7 @@ from crm_platform.events.inbox import InboxMessage
 from crm_platform.events.outbox import OutboxMessage
 from crm_platform.events.relay import OutboxRelay
 from crm_platform.events.topology import declare_topology, unrouted_name
-from crm_platform.testing import queue_depth
+from crm_platform.testing import event_publisher, queue_depth
 
 effect_metadata = MetaData()
 effect_table = Table(
@@ -133,6 +133,12 @@ class Bus:
 
             await queue.consume(collect)
             yield seen
+
+    async def publish(self, events: list[CloudEvent]) -> None:
+        """Send ``events`` straight to the exchange, as another service's relay would."""
+        async with event_publisher(self.amqp_url, self.exchange) as publish:
+            for event in events:
+                await publish(event)
 
     async def unrouted_count(self) -> int:
         return await queue_depth(self.amqp_url, unrouted_name(self.exchange))

@@ -12,24 +12,9 @@ from crm_platform.events.consumer import ATTEMPT_HEADER
 from crm_platform.events.inbox import InboxMessage
 from crm_platform.events.parking import list_parked, replay_parked
 from crm_platform.metrics import REGISTRY
-from crm_platform.testing import wait_until
+from crm_platform.testing import event_publisher, wait_until
 
 from .conftest import FlakyError, record_effect
-
-
-async def _publish_raw(bus, event: CloudEvent, times: int = 1) -> None:
-    await _publish_all(bus, [event] * times)
-
-
-async def _publish_all(bus, events: list[CloudEvent]) -> None:
-    connection = await aio_pika.connect(bus.amqp_url)
-    async with connection:
-        channel = await connection.channel(publisher_confirms=True)
-        exchange = await declare_exchange(channel, bus.exchange)
-        for event in events:
-            await exchange.publish(
-                build_message(event.to_bytes(), message_id=str(event.id)), event.routing_key
-            )
 
 
 def _service() -> str:
@@ -54,10 +39,10 @@ async def test_redelivered_event_changes_nothing_the_second_time(bus) -> None:
     await bus.start_consumer(_service(), {"thing.happened": record_effect("applied")})
     event = CloudEvent.new(service="probe", routing_key="thing.happened", subject="1", data={})
     duplicates_before = _consumed("thing.happened", "duplicate")
-    await _publish_raw(bus, event)
+    await bus.publish([event])
     await wait_until(bus.effects, message="first handling")
     for _ in range(2):
-        await _publish_raw(bus, event)
+        await bus.publish([event])
         await asyncio.sleep(0.3)  # each copy on its own, in a batch of its own
     await wait_until(
         lambda: asyncio.sleep(
@@ -164,7 +149,7 @@ async def test_events_arriving_together_share_one_transaction(bus) -> None:
         CloudEvent.new(service="probe", routing_key="thing.happened", subject=str(n), data={})
         for n in range(40)
     ]
-    await _publish_all(bus, events)
+    await bus.publish(events)
     await asyncio.wait_for(held_first.first_call.wait(), 10)
     await asyncio.sleep(0.5)  # the broker pushes the rest (prefetch 64) into the buffer
     held_first.release.set()
@@ -198,9 +183,9 @@ async def test_a_batch_ack_never_settles_another_workers_delivery(bus) -> None:
         CloudEvent.new(service="probe", routing_key="thing.happened", subject=str(n), data={})
         for n in range(10)
     ]
-    await _publish_all(bus, [held])
+    await bus.publish([held])
     await asyncio.sleep(0.3)  # the held event is being handled by one worker
-    await _publish_all(bus, others)  # the other worker takes its share and acks it
+    await bus.publish(others)  # the other worker takes its share and acks it
     await wait_until(lambda: _count(bus, "applied", 5), message="the free worker's share")
     await asyncio.sleep(0.3)
 
@@ -225,14 +210,14 @@ async def test_a_failing_event_in_a_batch_costs_the_others_nothing(bus) -> None:
         service, {"thing.happened": held_good, "poison.sent": always_fails}, workers=1
     )
     head = CloudEvent.new(service="probe", routing_key="thing.happened", subject="h", data={})
-    await _publish_raw(bus, head)
+    await bus.publish([head])
     await asyncio.wait_for(held_good.first_call.wait(), 10)
     batch = [
         CloudEvent.new(service="probe", routing_key="thing.happened", subject=str(n), data={})
         for n in range(5)
     ]
     poison = CloudEvent.new(service="probe", routing_key="poison.sent", subject="p", data={})
-    await _publish_all(bus, [*batch[:2], poison, *batch[2:]])
+    await bus.publish([*batch[:2], poison, *batch[2:]])
     await asyncio.sleep(0.5)  # all six wait in the buffer: they make one batch
     held_good.release.set()
     parked = await wait_until(
@@ -251,27 +236,15 @@ async def test_a_delivery_with_a_garbled_attempt_header_costs_its_batch_nothing(
     service = _service()
     await bus.start_consumer(service, {"thing.happened": held}, workers=1)
     head = _event(note="head")
-    await _publish_all(bus, [head])
+    await bus.publish([head])
     await asyncio.wait_for(held.first_call.wait(), 10)
     garbled = _event(note="garbled")
     batch = [_event(note=str(n)) for n in range(4)]
-    connection = await aio_pika.connect(bus.amqp_url)
-    async with connection:
-        channel = await connection.channel(publisher_confirms=True)
-        exchange = await declare_exchange(channel, bus.exchange)
-        await exchange.publish(
-            build_message(batch[0].to_bytes(), message_id=str(batch[0].id)), batch[0].routing_key
-        )
-        await exchange.publish(
-            build_message(
-                garbled.to_bytes(), message_id=str(garbled.id), headers={ATTEMPT_HEADER: "abc"}
-            ),
-            garbled.routing_key,
-        )
+    async with event_publisher(bus.amqp_url, bus.exchange) as publish:
+        await publish(batch[0])
+        await publish(garbled, headers={ATTEMPT_HEADER: "abc"})
         for event in batch[1:]:
-            await exchange.publish(
-                build_message(event.to_bytes(), message_id=str(event.id)), event.routing_key
-            )
+            await publish(event)
     await asyncio.sleep(0.5)  # all five wait in the buffer: they make one batch
     held.release.set()
     await wait_until(lambda: _count(bus, "applied", 6), message="all six applied")
@@ -298,7 +271,7 @@ async def test_a_retry_tier_that_vanished_loses_nothing(bus) -> None:
         for delay in (150, 300):
             await channel.queue_delete(consumer.names.retry(delay))
     event = _event(note="retried")
-    await _publish_all(bus, [event])
+    await bus.publish([event])
     await wait_until(lambda: _count(bus, "applied", 1), timeout=15, message="the retried event")
     assert [row.event_id for row in await bus.effects("applied")] == [event.id]
 
@@ -311,7 +284,7 @@ async def test_a_replay_that_cannot_be_delivered_leaves_the_message_parked(bus) 
 
     consumer = await bus.start_consumer(service, {"poison.sent": always_fails})
     poison = _event("poison.sent", "p")
-    await _publish_all(bus, [poison])
+    await bus.publish([poison])
     await wait_until(lambda: list_parked(bus.amqp_url, service), timeout=10, message="parking")
     consumer.stop()
     await asyncio.sleep(0.3)
@@ -340,7 +313,7 @@ async def test_a_hanging_handler_times_out_and_the_others_flow(bus) -> None:
     )
     hanging = _event("hang.forever", "h")
     others = [_event(note=str(n)) for n in range(5)]
-    await _publish_all(bus, [hanging, *others])
+    await bus.publish([hanging, *others])
     await wait_until(lambda: _count(bus, "good", 5), timeout=15, message="the other events")
     parked = await wait_until(
         lambda: list_parked(bus.amqp_url, service), timeout=15, message="parking"
@@ -370,5 +343,5 @@ async def test_a_consumer_cancelled_by_the_broker_subscribes_again(bus) -> None:
         lambda: asyncio.sleep(0, result=consumer.state == "ok"), message="subscribed again"
     )
     event = _event(note="after")
-    await _publish_all(bus, [event])
+    await bus.publish([event])
     await wait_until(lambda: _count(bus, "h", 1), message="the event after the cancellation")

@@ -2,20 +2,15 @@
 after the database goes away for longer than the retry schedule."""
 
 import asyncio
-import subprocess
-import time
 import uuid
 from collections import Counter
 
-import aio_pika
-
 from crm_platform.db import create_engine, create_sessionmaker
 from crm_platform.events import CloudEvent
-from crm_platform.events.broker import build_message, declare_exchange
 from crm_platform.events.parking import list_parked
 from crm_platform.metrics import REGISTRY
 from crm_platform.testing import rabbitmqctl, wait_until
-from crm_platform.testing_faults import TcpProxy, through_proxy
+from crm_platform.testing_faults import TcpProxy, broker_app_stopped, through_proxy
 
 from .conftest import record_effect
 
@@ -63,14 +58,10 @@ async def test_resumes_after_a_broker_restart(bus) -> None:
     before = [await bus.stage("thing.happened", f"b{n}") for n in range(10)]
     await wait_until(lambda: _at_least(bus, 10), message="events before the restart")
 
-    await asyncio.to_thread(rabbitmqctl, "stop_app")
-    try:
+    async with broker_app_stopped():
         # Written while the broker is down: they wait in the outbox.
         during = [await bus.stage("thing.happened", f"d{n}") for n in range(10)]
         await asyncio.sleep(1.0)
-    finally:
-        await asyncio.to_thread(rabbitmqctl, "start_app")
-        await asyncio.to_thread(_await_broker)
     after = [await bus.stage("thing.happened", f"a{n}") for n in range(10)]
     await wait_until(
         lambda: _at_least(bus, 30), timeout=60, message="every event after the restart"
@@ -81,15 +72,6 @@ async def test_resumes_after_a_broker_restart(bus) -> None:
 
 async def _at_least(bus, count: int) -> bool:
     return len(await bus.effects()) >= count
-
-
-def _await_broker() -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if subprocess.run(["rabbitmqctl", "await_startup"], capture_output=True).returncode == 0:
-            return
-        time.sleep(0.5)
-    raise AssertionError("RabbitMQ did not come back")
 
 
 async def test_a_database_outage_longer_than_the_retry_schedule_parks_nothing(bus) -> None:
@@ -110,7 +92,7 @@ async def test_a_database_outage_longer_than_the_retry_schedule_parks_nothing(bu
             CloudEvent.new(service="probe", routing_key="thing.happened", subject=str(n), data={})
             for n in range(10)
         ]
-        await _publish(bus, events)
+        await bus.publish(events)
         await asyncio.sleep(3.0)
         assert consumer.state.startswith("paused")
         assert (
@@ -127,14 +109,3 @@ async def test_a_database_outage_longer_than_the_retry_schedule_parks_nothing(bu
     finally:
         await proxy.close()
         await engine.dispose()
-
-
-async def _publish(bus, events: list[CloudEvent]) -> None:
-    connection = await aio_pika.connect(bus.amqp_url)
-    async with connection:
-        channel = await connection.channel(publisher_confirms=True)
-        exchange = await declare_exchange(channel, bus.exchange)
-        for event in events:
-            await exchange.publish(
-                build_message(event.to_bytes(), message_id=str(event.id)), event.routing_key
-            )

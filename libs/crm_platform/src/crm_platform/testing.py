@@ -215,7 +215,9 @@ class ServiceProcess:
             self._run("migrate"), env={**os.environ, **self.env}, check=True, capture_output=True
         )
 
-    async def start(self, *, extra_env: Mapping[str, str] | None = None) -> None:
+    async def start(
+        self, *, extra_env: Mapping[str, str] | None = None, ready_timeout: float = 30.0
+    ) -> None:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         log = (self.log_dir / f"{self.name}-{self.port}.log").open("ab")
         self.process = subprocess.Popen(
@@ -224,7 +226,7 @@ class ServiceProcess:
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-        await self.wait_ready()
+        await self.wait_ready(ready_timeout)
 
     async def wait_ready(self, timeout: float = 30.0) -> None:
         """Until ``/readyz`` answers 200: database and broker reachable, topology declared,
@@ -315,14 +317,22 @@ Publish = Callable[..., Awaitable[None]]
 async def event_publisher(amqp_url: str, exchange_name: str) -> AsyncIterator[Publish]:
     """``await publish(event)``: sent as a relay sends it, confirmed and mandatory (an event no
     queue is bound to lands in the exchange's alternate queue, ``crm.events….unrouted``, as
-    the topology declares it). ``body=`` sends other bytes under the event's id."""
+    the topology declares it). ``body=`` sends other bytes under the event's id, ``headers=``
+    adds AMQP headers."""
     connection = await aio_pika.connect(amqp_url)
     async with connection:
         channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
         exchange = await declare_exchange(channel, exchange_name)
 
-        async def publish(event: CloudEvent, *, body: bytes | None = None) -> None:
-            message = build_message(body or event.to_bytes(), message_id=str(event.id))
+        async def publish(
+            event: CloudEvent,
+            *,
+            body: bytes | None = None,
+            headers: dict[str, object] | None = None,
+        ) -> None:
+            message = build_message(
+                body or event.to_bytes(), message_id=str(event.id), headers=headers
+            )
             await exchange.publish(message, routing_key=event.routing_key)
 
         yield publish

@@ -1,6 +1,6 @@
 """Fault injection for tests and benchmarks: a private PostgreSQL instance that can be made
 unreachable, broker faults (connections closed, application restarted), a handler made to fail
-from inside the database, ledgers that see every double application, and readiness waits.
+from inside the database, and ledgers that see every double application.
 
 Test-only mechanism, like ``crm_platform.testing``; nothing here is imported by a service.
 
@@ -29,12 +29,10 @@ import os
 import shutil
 import subprocess
 import tempfile
-import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import asyncpg
-import httpx
 
 from crm_platform.testing import free_port, rabbitmqctl
 
@@ -318,34 +316,6 @@ def queue_depths(vhost: str) -> dict[str, int]:
         if len(parts) == 2 and parts[1].isdigit():
             depths[parts[0]] = int(parts[1])
     return depths
-
-
-# --------------------------------------------------------------------------- readiness
-
-
-async def is_ready(base_url: str) -> bool:
-    try:
-        async with httpx.AsyncClient(timeout=5) as client:
-            return (await client.get(base_url + "/readyz")).status_code == 200
-    except httpx.HTTPError:
-        return False
-
-
-async def wait_ready(base_urls: Mapping[str, str], *, timeout: float = 60.0) -> None:
-    """Until every service's ``/readyz`` answers 200 (database, broker, consumer and relay
-    all up); ``base_urls`` maps a name to its base URL. Fails naming the ones not ready."""
-    deadline = time.monotonic() + timeout
-    waiting = dict(base_urls)
-    while True:
-        ready = await asyncio.gather(*(is_ready(url) for url in waiting.values()))
-        waiting = {
-            name: url for (name, url), ok in zip(waiting.items(), ready, strict=True) if not ok
-        }
-        if not waiting:
-            return
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not ready after {timeout}s: {sorted(waiting)}")
-        await asyncio.sleep(0.25)
 
 
 # --------------------------------------------------------------------------- TCP

@@ -83,10 +83,6 @@ class HandlerTimedOut(HandlerFailure):
     """A handler (or its batch) ran past the consumer's time limit."""
 
 
-class ForwardFailed(Exception):
-    """A message could not be moved to a retry tier or parking (not confirmed, or returned)."""
-
-
 def attempt_of(message: AbstractIncomingMessage) -> int:
     """The attempt a delivery is (1 for a first delivery); a header that is not a positive
     integer counts as a first attempt rather than failing the batch it came in."""

@@ -148,10 +148,6 @@ class OutboxRelay:
     def database(self) -> URL:
         return self._engine.url
 
-    @property
-    def engine(self) -> AsyncEngine:
-        return self._engine
-
     def take(self, rows: list[Mapping[str, Any]], committed_at: float) -> None:
         """Rows a commit of this process just wrote (called by ``outbox_hand_off``)."""
         room = self._handoff_capacity - len(self._handed_off)
@@ -161,10 +157,6 @@ class OutboxRelay:
         self._handed_off.extend(_HandedOff(row, committed_at) for row in rows)
         if self._handed_off:
             self._handed_off_ready.set()
-
-    @property
-    def handed_off_waiting(self) -> int:
-        return len(self._handed_off)
 
     async def run(self) -> None:
         """Publish until cancelled; never dies on a broker or database error."""
