@@ -112,6 +112,7 @@ async def fuzz_openapi(
     report = FuzzReport()
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:
+        await _wait_until_ready(client)
         document = (await client.get("/openapi.json", headers=dict(headers))).json()
         schema = schemathesis.openapi.from_dict(document)
         operations = [
@@ -170,6 +171,16 @@ async def fuzz_openapi(
         await asyncio.to_thread(fuzz_all)
         report.seconds = time.perf_counter() - started
     return report
+
+
+async def _wait_until_ready(client: httpx.AsyncClient, timeout: float = 30.0) -> None:
+    """Wait for ``/readyz``: until the topology is declared it answers a documented 503,
+    which the fuzz would otherwise count as a server error (it did, once, in CI)."""
+    deadline = time.monotonic() + timeout
+    while (response := await client.get("/readyz")).status_code != 200:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the app never became ready: {response.text[:300]}")
+        await asyncio.sleep(0.05)
 
 
 def _curl(case: Any) -> str:
