@@ -22,7 +22,10 @@ import httpx
 from crm_customers.domain.validation import credit_code_check_char, id_number_check_char
 
 CITIES = ("杭州", "苏州", "成都", "武汉", "西安", "南京", "厦门", "青岛", "长沙", "合肥", "宁波")
-TRADE_NAMES = ("星辰", "云帆", "华信", "瑞丰", "恒通", "嘉禾", "鼎盛", "远航", "金桥", "新源")
+# A trade name (字号) is one character of each: 100 of them, no two alike as core names.
+TRADE_FIRST = "星云华瑞恒嘉鼎远金新"
+TRADE_SECOND = "辰帆信丰通禾盛航桥源"
+TRADE_NAMES = tuple(a + b for a in TRADE_FIRST for b in TRADE_SECOND)
 # What a company of a seeded industry calls itself; of any other, 实业.
 INDUSTRY_WORDS = {
     "it": "科技",
@@ -56,10 +59,12 @@ def _next() -> int:
 
 def company_name(industry: str = "it", n: int | None = None) -> str:
     """``杭州星辰科技有限公司``: a city, a trade name and what the industry's companies call
-    themselves; a branch number once the combinations run out, so names never repeat."""
+    themselves; a branch number once the combinations run out, so names never repeat. The
+    trade name changes first: names a few calls apart do not look alike (the similar-name
+    check compares them without city and company form)."""
     n = _next() if n is None else n
-    city = CITIES[n % len(CITIES)]
-    trade = TRADE_NAMES[(n // len(CITIES)) % len(TRADE_NAMES)]
+    trade = TRADE_NAMES[n % len(TRADE_NAMES)]
+    city = CITIES[(n // len(TRADE_NAMES)) % len(CITIES)]
     branch = n // (len(CITIES) * len(TRADE_NAMES))
     name = f"{city}{trade}{INDUSTRY_WORDS.get(industry, '实业')}有限公司"
     return f"{name}第{branch}分公司" if branch else name

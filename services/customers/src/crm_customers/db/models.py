@@ -42,6 +42,15 @@ class Customer(CustomersModel, table=True):
             # Queried by every create (similar names): no pending list to scan linearly.
             postgresql_with={"fastupdate": "off"},
         ),
+        # The similar-name check of every create compares core names (domain/names.py).
+        # On SQLite (no trigrams) it is a btree for equal core names.
+        Index(
+            "ix_customer_name_core_trgm",
+            "name_core",
+            postgresql_using="gin",
+            postgresql_ops={"name_core": "gin_trgm_ops"},
+            postgresql_with={"fastupdate": "off"},
+        ),
         Index(
             "uq_customer_credit_code",
             "credit_code",
@@ -76,6 +85,9 @@ class Customer(CustomersModel, table=True):
     kind: str = Field(max_length=16)
     name: str = Field(max_length=200)
     name_normalized: str = Field(max_length=200, index=True)
+    # Nullable only so that adding it never rewrote or locked a large table; every write sets
+    # it and migration c2f7a9d4e6b1 filled the rows before it.
+    name_core: str | None = Field(default=None, max_length=200)
     industry: str = Field(max_length=64, index=True)
     lifecycle: str = Field(max_length=16)
     activity_status: str = Field(default="active", max_length=16)

@@ -2,7 +2,7 @@
 
 import uuid
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from sqlalchemy import Select, and_, bindparam, func, insert, literal, or_, text
 from sqlalchemy import select as sa_select
@@ -69,14 +69,11 @@ class CustomerRef(NamedTuple):
 
 def _similar_names_query(*, trigrams: bool) -> Select:  # type: ignore[type-arg]
     same_normalized = _CUSTOMER_TABLE.c.name_normalized == bindparam("normalized")
-    # The % operator (unlike similarity() >= x) is answered by the trigram index; its
-    # threshold, CRM_DUPLICATE_NAME_SIMILARITY, is set on every connection at connect
-    # (CustomersSettings.database_session_settings). SQLite has no trigrams.
-    condition = (
-        or_(same_normalized, _CUSTOMER_TABLE.c.name.op("%")(bindparam("name")))
-        if trigrams
-        else same_normalized
-    )
+    # The % operator (unlike similarity() >= x) is answered by the core names' trigram index;
+    # its threshold, CRM_DUPLICATE_NAME_SIMILARITY, is set on every connection at connect
+    # (CustomersSettings.database_session_settings). SQLite has no trigrams: equal cores.
+    core = _CUSTOMER_TABLE.c.name_core
+    similar_core = core.op("%")(bindparam("core")) if trigrams else core == bindparam("core")
     return (
         sa_select(
             _CUSTOMER_TABLE.c.id,
@@ -84,7 +81,7 @@ def _similar_names_query(*, trigrams: bool) -> Select:  # type: ignore[type-arg]
             _CUSTOMER_TABLE.c.name,
             _CUSTOMER_TABLE.c.archived_at,
         )
-        .where(condition)
+        .where(or_(same_normalized, similar_core))
         .limit(SIMILAR_NAME_CANDIDATES)
     )
 
@@ -93,7 +90,7 @@ def _similar_names_query(*, trigrams: bool) -> Select:  # type: ignore[type-arg]
 # cost more CPU than executing it. Written on the tables, not the ORM classes: rows come back
 # as plain tuples, without the ORM's compile and loading steps (about 8% of a create's CPU).
 _SIMILAR_NAMES_BY_TRIGRAMS = _similar_names_query(trigrams=True)
-_SIMILAR_NAMES_EXACT = _similar_names_query(trigrams=False)
+_SIMILAR_NAMES_BY_EQUAL_CORES = _similar_names_query(trigrams=False)
 _INDUSTRY_TABLE = Industry.__table__  # type: ignore[attr-defined]
 _INDUSTRY_ACTIVE = sa_select(_INDUSTRY_TABLE.c.active).where(
     _INDUSTRY_TABLE.c.code == bindparam("code")
@@ -101,9 +98,10 @@ _INDUSTRY_ACTIVE = sa_select(_INDUSTRY_TABLE.c.active).where(
 
 
 async def find_similar_names(
-    session: AsyncSession, name: str, normalized: str, exclude: uuid.UUID | None
+    session: AsyncSession, normalized: str, core: str, exclude: uuid.UUID | None
 ) -> list[CustomerRef]:
-    """Live customers whose name looks like ``name`` (trigram similarity on PostgreSQL).
+    """Live customers whose name looks like one whose normalised form and core name
+    (``domain/names.py``) are given: the same normalised name, or a similar core name.
 
     Every create runs this, so it must stay an index lookup whatever the table's statistics
     say. With ``archived_at IS NULL`` in the query the planner may walk the partial owner
@@ -111,8 +109,8 @@ async def find_similar_names(
     only paths are the name indexes. Archived and excluded rows are dropped here instead.
     """
     trigrams = _dialect(session) == "postgresql"
-    query = _SIMILAR_NAMES_BY_TRIGRAMS if trigrams else _SIMILAR_NAMES_EXACT
-    rows = (await session.execute(query, {"name": name, "normalized": normalized})).all()
+    query = _SIMILAR_NAMES_BY_TRIGRAMS if trigrams else _SIMILAR_NAMES_BY_EQUAL_CORES
+    rows = (await session.execute(query, {"normalized": normalized, "core": core})).all()
     live = [
         CustomerRef(row.id, row.code, row.name)
         for row in rows
@@ -143,15 +141,15 @@ SOFT_DUPLICATE_CHUNK = 1000
 """Names or mobiles per statement when many rows are checked at once (an import)."""
 
 # One round trip for a chunk of names: each name looks up its candidates exactly as
-# ``find_similar_names`` does (normalised equality or the trigram ``%``, first 20 rows).
+# ``find_similar_names`` does (normalised equality or the core's trigram ``%``, 20 rows).
 _SIMILAR_NAMES_MANY = text(
     """
     SELECT v.ord, c.id, c.code, c.name, c.archived_at
-    FROM unnest(CAST(:names AS text[]), CAST(:normalized AS text[]))
-         WITH ORDINALITY AS v(name, normalized, ord)
+    FROM unnest(CAST(:normalized AS text[]), CAST(:cores AS text[]))
+         WITH ORDINALITY AS v(normalized, core, ord)
     CROSS JOIN LATERAL (
         SELECT id, code, name, archived_at FROM customer
-        WHERE name_normalized = v.normalized OR name % v.name
+        WHERE name_normalized = v.normalized OR name_core % v.core
         LIMIT 20
     ) AS c
     """
@@ -161,8 +159,9 @@ _SIMILAR_NAMES_MANY = text(
 async def find_similar_names_many(
     session: AsyncSession, names: Sequence[tuple[str, str]]
 ) -> list[list[CustomerRef]]:
-    """``find_similar_names`` for many (name, normalized name) pairs at once, a chunk per
-    statement: the live customers each one looks like (at most five), in the given order."""
+    """``find_similar_names`` for many (normalised name, core name) pairs at once, a chunk
+    per statement: the live customers each one looks like (at most five), in the given
+    order."""
     found: list[list[CustomerRef]] = [[] for _ in names]
     trigrams = _dialect(session) == "postgresql"
     for start in range(0, len(names), SOFT_DUPLICATE_CHUNK):
@@ -170,27 +169,47 @@ async def find_similar_names_many(
         if trigrams:
             rows = await session.execute(
                 _SIMILAR_NAMES_MANY,
-                {"names": [n for n, _ in chunk], "normalized": [m for _, m in chunk]},
+                {"normalized": [n for n, _ in chunk], "cores": [c for _, c in chunk]},
             )
             hits = [(start + int(row.ord) - 1, row) for row in rows.all()]
         else:
-            positions: dict[str, list[int]] = {}
-            for offset, (_, normalized) in enumerate(chunk):
-                positions.setdefault(normalized, []).append(start + offset)
-            rows = await session.execute(
-                sa_select(
-                    _CUSTOMER_TABLE.c.name_normalized,
-                    _CUSTOMER_TABLE.c.id,
-                    _CUSTOMER_TABLE.c.code,
-                    _CUSTOMER_TABLE.c.name,
-                    _CUSTOMER_TABLE.c.archived_at,
-                ).where(_CUSTOMER_TABLE.c.name_normalized.in_(list(positions)))
-            )
-            hits = [(i, row) for row in rows.all() for i in positions[row.name_normalized]]
+            hits = await _equal_names_or_cores(session, chunk, start)
         for index, row in hits:
-            if row.archived_at is None and len(found[index]) < 5:
-                found[index].append(CustomerRef(row.id, row.code, row.name))
+            refs = found[index]
+            if row.archived_at is None and len(refs) < 5 and all(r.id != row.id for r in refs):
+                refs.append(CustomerRef(row.id, row.code, row.name))
     return found
+
+
+async def _equal_names_or_cores(
+    session: AsyncSession, chunk: Sequence[tuple[str, str]], start: int
+) -> list[tuple[int, Any]]:
+    """SQLite's form of the check (no trigrams): equal normalised names or equal cores."""
+    by_normalized: dict[str, list[int]] = {}
+    by_core: dict[str, list[int]] = {}
+    for offset, (normalized, core) in enumerate(chunk):
+        by_normalized.setdefault(normalized, []).append(start + offset)
+        by_core.setdefault(core, []).append(start + offset)
+    table = _CUSTOMER_TABLE.c
+    rows = await session.execute(
+        sa_select(
+            table.name_normalized,
+            table.name_core,
+            table.id,
+            table.code,
+            table.name,
+            table.archived_at,
+        ).where(
+            or_(table.name_normalized.in_(list(by_normalized)), table.name_core.in_(list(by_core)))
+        )
+    )
+    return [
+        (i, row)
+        for row in rows.all()
+        for i in dict.fromkeys(
+            by_normalized.get(row.name_normalized, []) + by_core.get(row.name_core, [])
+        )
+    ]
 
 
 async def customers_with_mobiles(

@@ -18,7 +18,7 @@ from crm_customers.domain.commands import CreateCustomer, UpdateCustomer
 from crm_customers.domain.contacts import add_contacts
 from crm_customers.domain.context import RequestContext
 from crm_customers.domain.enums import Lifecycle, ReviewStatus
-from crm_customers.domain.names import normalize_name
+from crm_customers.domain.names import name_columns
 from crm_customers.domain.records import (
     ID_NUMBER_CONTEXT,
     KEY_FIELDS,
@@ -68,7 +68,7 @@ async def create_customer(
     customer = Customer(
         **fields,
         code=format_customer_code(ctx.settings.customer_code_prefix, now.year, serial),
-        name_normalized=normalize_name(fields["name"]),
+        **name_columns(fields["name"]),
         id_number_encrypted=(
             ctx.cipher.encrypt(id_number, context=ID_NUMBER_CONTEXT) if id_number else None
         ),

@@ -57,7 +57,7 @@ from crm_customers.domain.enums import (
     ReviewStatus,
 )
 from crm_customers.domain.import_files import ImportColumn, Sheet, SheetRow, split_tags
-from crm_customers.domain.names import normalize_name
+from crm_customers.domain.names import core_name, normalize_name
 from crm_customers.domain.records import (
     ID_NUMBER_CONTEXT,
     SoftDuplicateQuestion,
@@ -636,6 +636,7 @@ async def _insert_batch(
                 **candidate.fields,
                 code=format_customer_code(prefix, now.year, serial),
                 name_normalized=candidate.natural_key[1],
+                name_core=core_name(candidate.fields["name"]),
                 id_number_encrypted=(
                     ctx.cipher.encrypt(candidate.id_number, context=ID_NUMBER_CONTEXT)
                     if candidate.id_number

@@ -18,7 +18,7 @@ from crm_customers.db.models import Contact, Customer, Tag
 from crm_customers.domain import access
 from crm_customers.domain.context import RequestContext
 from crm_customers.domain.enums import CustomerKind
-from crm_customers.domain.names import normalize_name
+from crm_customers.domain.names import core_name, name_columns, normalize_name
 from crm_customers.domain.validation import mask_id_number
 from crm_customers.events import published as ev
 from crm_platform.errors import Conflict, InvalidField, NotFound, StaleVersion
@@ -198,7 +198,9 @@ async def find_soft_duplicates(
     """Similar names and shared contact mobiles: the caller decides."""
     similar = []
     if name is not None:
-        similar = await repository.find_similar_names(session, name, normalize_name(name), exclude)
+        similar = await repository.find_similar_names(
+            session, normalize_name(name), core_name(name), exclude
+        )
     shared = []
     if mobiles:
         shared = [
@@ -239,7 +241,7 @@ async def find_soft_duplicates_many(
     """``find_soft_duplicates`` for many would-be customers (an import's rows), answered by a
     few set-wise statements instead of two per row; same candidates, same reasons."""
     similar = await repository.find_similar_names_many(
-        session, [(q.name, normalize_name(q.name)) for q in questions]
+        session, [(normalize_name(q.name), core_name(q.name)) for q in questions]
     )
     by_mobile = await repository.customers_with_mobiles(
         session, [m for q in questions for m in q.mobiles]
@@ -338,7 +340,8 @@ async def apply_changes(
     for field, value in changes.items():
         setattr(customer, field, value)
     if "name" in changes:
-        customer.name_normalized = normalize_name(customer.name)
+        for column, value in name_columns(customer.name).items():
+            setattr(customer, column, value)
     if id_number is not ...:
         customer.id_number_encrypted = (
             ctx.cipher.encrypt(id_number, context=ID_NUMBER_CONTEXT) if id_number else None
