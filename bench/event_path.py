@@ -38,6 +38,9 @@ import json
 import os
 import platform
 import random
+import shutil
+import signal
+import subprocess
 import sys
 import time
 import uuid
@@ -499,6 +502,7 @@ async def measure_ours(
     concurrency: int,
     lag_rate: float,
     lag_seconds: float,
+    profile: Path | None = None,
 ) -> dict[str, Any]:
     # Past the connection limit, open-loop requests queue in the client (their wait is in
     # http_request) instead of piling up in the service until its pool times out.
@@ -521,9 +525,12 @@ async def measure_ours(
         # --- (a) sustained throughput -------------------------------------
         base = await watch.count()
         meter.start()
+        profiler = _start_profiler(system.processes["customers"], profile) if profile else None
         first_post = time.perf_counter()
         sustained = await closed_loop(client.create, sustained_events, concurrency)
         posts_done = time.perf_counter()
+        if profiler:
+            _stop_profiler(profiler, profile)
         drained = await watch.wait_for(base + sustained_events)
         sustained_cpu = await meter.stop(sustained_events)
         sustained_seconds = drained - first_post
@@ -564,6 +571,24 @@ async def measure_ours(
         "warmup_events": warmup_events,
         "concurrency": concurrency,
     }
+
+
+def _start_profiler(process: ServiceProcess, output: Path) -> subprocess.Popen[bytes]:
+    """py-spy sampling the customers process during the sustained phase (its CPU figures then
+    include the sampling's cost: profile in a run of its own)."""
+    spy = shutil.which("py-spy")
+    if spy is None or process.process is None:
+        raise SystemExit("--profile-customers needs py-spy on PATH (pip install --user py-spy)")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    command = [spy, "record", "--pid", str(process.process.pid), "--rate", "250"]
+    command += ["--format", "raw", "--output", str(output), "--nonblocking"]
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def _stop_profiler(profiler: subprocess.Popen[bytes], output: Path) -> None:
+    profiler.send_signal(signal.SIGINT)
+    _, errors = profiler.communicate(timeout=60)
+    print(f"  profile of the customers process: {output} ({errors.decode()[-200:].strip()})")
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -626,7 +651,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             concurrency=args.concurrency,
             lag_rate=args.lag_rate,
             lag_seconds=args.lag_seconds,
+            profile=args.profile_customers,
         )
+        ours["profiled"] = args.profile_customers is not None
         ours["service_logs"] = system.log_paths()
     finally:
         await system.stop()
@@ -755,6 +782,12 @@ def main() -> None:
         "--no-uvloop",
         action="store_true",
         help="use asyncio's default loop (the services run on uvloop)",
+    )
+    parser.add_argument(
+        "--profile-customers",
+        type=Path,
+        metavar="FILE",
+        help="py-spy the customers process during (a) into FILE (collapsed stacks)",
     )
     parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
     args = parser.parse_args()
