@@ -15,8 +15,9 @@ under their own trigram index. On a large table nothing here holds a lock for lo
    and only its exact normalised name warns of it: run migrations before starting the new
    version, as ``make migrate`` and the deployment do.
 
-At a million customers the fill took about a minute on this 2-core machine (see
-``bench/customers_search.py --backfill``). On SQLite (one machine, small tables) it is one
+At a million customers the whole migration took 57 s on this 2-core machine while a writer
+inserted a customer every 20 ms: 2,223 inserts meanwhile, p99 21.9 ms, slowest 80 ms
+(``bench/customers_search.py --backfill``). On SQLite (one machine, small tables) it is one
 pass in the migration's transaction and a btree for equal cores.
 
 Revision ID: c2f7a9d4e6b1
@@ -98,12 +99,12 @@ def upgrade() -> None:
             f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {INDEX} ON customer "
             "USING gin (name_core gin_trgm_ops) WITH (fastupdate = off)"
         )
-        _fill_left_over(op.get_bind())  # last: the index build is the longest step
         # Without statistics on the new column the planner guesses 1% of rows similar, and
         # with the check's LIMIT a scan of the whole table looks cheaper than the index: at a
         # million rows 1.1 s a check instead of about 1 ms, until autovacuum's next analyse.
         # ANALYZE takes no lock that blocks reads or writes.
         op.execute("ANALYZE customer")
+        _fill_left_over(op.get_bind())  # last: the index build and ANALYZE took longest
 
 
 def downgrade() -> None:
