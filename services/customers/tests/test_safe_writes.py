@@ -144,6 +144,28 @@ async def test_serial_widens_past_999(client) -> None:
     assert created.json()["code"] == f"ABC{year}1000"
 
 
+async def test_the_code_numbered_in_sql_is_the_code_the_domain_formats(client) -> None:
+    """On PostgreSQL the create's INSERT numbers the code itself (domain/codes.py formats it
+    in Python on SQLite): both give the same codes, across the widening at 1000."""
+    from crm_customers.db.models import CodeSequence
+    from crm_customers.domain.codes import format_customer_code, sequence_scope
+
+    year = datetime.now(UTC).year
+    async with client.app.state.runtime.sessionmaker() as session, session.begin():
+        session.add(CodeSequence(scope=sequence_scope("ABC", year), last_serial=997))
+    body = {**NEW, "allow_duplicate": True}
+    codes = [(await client.post("/v1/customers", json=body)).json()["code"] for _ in range(3)]
+    assert codes == [format_customer_code("ABC", year, n) for n in (998, 999, 1000)]
+
+
+async def test_an_inactive_industry_writes_nothing(client) -> None:
+    await client.patch("/v1/industries/it", json={"active": False})
+    refused = await client.post("/v1/customers", json={**NEW, "industry": "it"})
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["errors"][0]["field"] == "body.industry"
+    assert await _count_customers(client) == 0
+
+
 async def test_concurrent_creates_with_one_credit_code_create_one_customer(client) -> None:
     body = {**NEW, "credit_code": "91350100M000100Y43", "allow_duplicate": True}
     responses = await asyncio.gather(*(client.post("/v1/customers", json=body) for _ in range(6)))

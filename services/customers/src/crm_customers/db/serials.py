@@ -39,15 +39,23 @@ def sequence_name(scope: str) -> str:
     return f"serial_{readable}_{digest}"
 
 
+async def sequence_of(session: AsyncSession, scope: str) -> str:
+    """The name of ``scope``'s sequence (PostgreSQL), made in the caller's transaction on
+    first use; for a statement that takes its number itself."""
+    assert session.bind is not None
+    name = sequence_name(scope)
+    if (session.bind.url, name) not in _known_sequences:
+        await _ensure_sequence(session, scope, name)
+    return name
+
+
 async def take_serials(session: AsyncSession, scope: str, count: int = 1) -> list[int]:
     """``count`` new numbers of ``scope``, ascending, taken in the caller's transaction."""
     if count < 1:
         return []
     if session.bind is None or session.bind.dialect.name != "postgresql":
         return await _take_from_table(session, scope, count)
-    name = sequence_name(scope)
-    if (session.bind.url, name) not in _known_sequences:
-        await _ensure_sequence(session, scope, name)
+    name = await sequence_of(session, scope)
     result = await session.execute(_NEXT_VALUES, {"sequence": name, "count": count})
     return [int(value) for value in result.scalars()]
 

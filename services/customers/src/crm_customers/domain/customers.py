@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from crm_customers.db import repository, serials
+from crm_customers.db import repository
 from crm_customers.db.models import Customer, CustomerTag
 from crm_customers.db.search_spec import CustomerFilter, SortKey
 from crm_customers.domain import access, change_requests
@@ -25,9 +25,9 @@ from crm_customers.domain.records import (
     CustomerView,
     apply_changes,
     check_hard_duplicates,
-    check_industry,
     find_soft_duplicates,
     flush_versioned,
+    industry_not_administered,
     load_for_change,
     load_visible,
     masked_view,
@@ -50,10 +50,9 @@ async def create_customer(
     access.ensure_can_create(ctx.identity, owner_id)
     access.ensure_can_set_grade(ctx.identity, None, command.grade)
     now = datetime.now(UTC)
-    scope = sequence_scope(ctx.settings.customer_code_prefix, now.year)
+    prefix = ctx.settings.customer_code_prefix
     fields = command.columns()
     id_number = command.id_number
-    await check_industry(session, fields["industry"])
     tags = await resolve_tags(session, command.tags)
     id_index = ctx.cipher.blind_index(id_number, context=ID_NUMBER_CONTEXT) if id_number else None
     await check_hard_duplicates(
@@ -64,10 +63,9 @@ async def create_customer(
         raise_if_soft_duplicates(
             await find_soft_duplicates(session, ctx, name=fields["name"], mobiles=mobiles)
         )
-    (serial,) = await serials.take_serials(session, scope)
     customer = Customer(
         **fields,
-        code=format_customer_code(ctx.settings.customer_code_prefix, now.year, serial),
+        code="",  # numbered as it is written
         **name_columns(fields["name"]),
         id_number_encrypted=(
             ctx.cipher.encrypt(id_number, context=ID_NUMBER_CONTEXT) if id_number else None
@@ -82,7 +80,13 @@ async def create_customer(
         updated_at=now,
     )
     try:
-        await repository.insert_customer(session, customer)
+        written = await repository.insert_numbered_customer(
+            session,
+            customer,
+            scope=sequence_scope(prefix, now.year),
+            code_head=f"{prefix}{now.year}",
+            code_of=lambda serial: format_customer_code(prefix, now.year, serial),
+        )
     except IntegrityError as exc:  # another create took the same identifier meanwhile
         if not is_unique_violation(exc, "customer", "credit_code"):
             raise
@@ -91,6 +95,8 @@ async def create_customer(
             "moment; search for it before creating again.",
             slug="duplicate-identifier",
         ) from exc
+    if not written:
+        raise industry_not_administered(fields["industry"])
     for tag in tags:  # a new customer has no links to replace
         session.add(CustomerTag(customer_id=customer.id, tag_id=tag.id))
     await add_contacts(session, ctx, customer, command.contacts)

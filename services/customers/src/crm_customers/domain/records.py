@@ -115,9 +115,13 @@ async def resolve_tags(session: AsyncSession, names: Sequence[str]) -> list[Tag]
     return [found[n] for n in wanted]
 
 
+def industry_not_administered(code: str) -> InvalidField:
+    return InvalidField("industry", f"'{code}' is not an administered industry")
+
+
 async def check_industry(session: AsyncSession, code: str) -> None:
     if not await repository.industry_is_active(session, code):
-        raise InvalidField("industry", f"'{code}' is not an administered industry")
+        raise industry_not_administered(code)
 
 
 def _pointer(customer: Customer | repository.CustomerRef) -> dict[str, str]:
