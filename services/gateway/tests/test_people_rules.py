@@ -189,3 +189,49 @@ def test_expiry_is_in_the_future() -> None:
         SECRET, user_id="u", session_id="s", now=datetime.now(UTC), ttl_seconds=900
     )
     assert expires > (datetime.now(UTC) + timedelta(seconds=890)).timestamp()
+
+
+PRODUCTION = {
+    "environment": "production",
+    "internal_token_secret": "prod-internal-secret-0123456789-abcdefghijkl",
+    "jwt_secret": "prod-jwt-secret-0123456789-abcdefghijklmnopq",
+    "data_key": "cHJvZC1kYXRhLWtleS0wMTIzNDU2Nzg5MDEyMzQ1Njc=",
+}
+
+
+@pytest.mark.parametrize(
+    ("overrides", "refusal"),
+    [
+        ({}, "development CRM_ADMIN_PASSWORD"),
+        ({"admin_password": "Strong-admin-pw-77", "jwt_secret": None}, "CRM_JWT_SECRET"),
+        (
+            {
+                "admin_password": "Strong-admin-pw-77",
+                "jwt_secret": PRODUCTION["internal_token_secret"],
+            },
+            "must differ",
+        ),
+    ],
+    ids=["default admin password", "default jwt secret", "jwt secret = internal secret"],
+)
+def test_production_refuses_development_identity_settings(overrides, refusal) -> None:
+    from pydantic import ValidationError
+
+    from crm_gateway.settings import GatewaySettings
+
+    values = {**PRODUCTION, **overrides}
+    values = {k: v for k, v in values.items() if v is not None}
+    with pytest.raises(ValidationError, match=refusal):
+        GatewaySettings(**values)
+    GatewaySettings(**{**PRODUCTION, "admin_password": "Strong-admin-pw-77"})
+
+
+async def test_production_refuses_a_weak_admin_password_at_start() -> None:
+    from types import SimpleNamespace
+
+    from crm_gateway.api.deps import start_identity
+    from crm_gateway.settings import GatewaySettings
+
+    settings = GatewaySettings(**{**PRODUCTION, "admin_password": "1234567890"})
+    with pytest.raises(RuntimeError, match="too common"):
+        await start_identity(SimpleNamespace(state=SimpleNamespace(settings=settings)))  # type: ignore[arg-type]
