@@ -27,6 +27,8 @@ run: bootstrap ## migrate, then start all five services under honcho (needs Rabb
 	@scripts/ensure_rabbitmq.sh
 	@$(MIGRATE_ALL)
 	@echo "gateway       http://127.0.0.1:8000  (docs: /docs, metrics: /metrics)"
+	@echo "sign in       POST http://127.0.0.1:8000/v1/auth/login  {\"username\": \"$${CRM_ADMIN_USERNAME:-admin}\", \"password\": \"$$([ -n "$${CRM_ADMIN_PASSWORD:-}" ] && echo "<your CRM_ADMIN_PASSWORD>" || echo crm-dev-admin-2026)\"}"
+	@echo "              (the first admin, created on the first start while no user exists; development login)"
 	@port=8001; for s in customers engagement service-desk notifier; do \
 	  printf '%-13s http://127.0.0.1:%s  (/docs, /metrics)\n' $$s $$port; port=$$((port + 1)); done
 	exec $(UV) honcho start -f Procfile

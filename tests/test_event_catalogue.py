@@ -9,16 +9,22 @@ from crm_customers.events import handlers as customers_consumed
 from crm_customers.events import published as customers_published
 from crm_customers.settings import CustomersSettings
 from crm_engagement.events.handlers import HANDLERS as ENGAGEMENT_HANDLERS
+from crm_gateway.events import handlers as gateway_consumed
+from crm_gateway.events import published as gateway_published
 from crm_notifier.events.handlers import HANDLERS as NOTIFIER_HANDLERS
 from crm_service_desk.events.handlers import HANDLERS as SERVICE_DESK_HANDLERS
 
 CATALOGUE = yaml.safe_load((Path(__file__).parents[1] / "docs" / "asyncapi.yaml").read_text())
-PUBLISHERS = {"customers": customers_published.PAYLOADS}
+PUBLISHERS = {
+    "customers": customers_published.PAYLOADS,
+    "gateway": gateway_published.PAYLOADS,
+}
 CONSUMERS = {
     "customers": customers_consumed.build_handlers(CustomersSettings()),
     "engagement": ENGAGEMENT_HANDLERS,
     "service-desk": SERVICE_DESK_HANDLERS,
     "notifier": NOTIFIER_HANDLERS,
+    "gateway": gateway_consumed.HANDLERS,
 }
 
 
@@ -71,6 +77,7 @@ def test_catalogued_data_schema_matches_the_payload_model(event_type: str, model
     [
         (customers_consumed.FOLLOWUP_LOGGED, customers_consumed.FollowUpLogged),
         (customers_consumed.OPPORTUNITY_WON, customers_consumed.OpportunityWon),
+        (gateway_consumed.CUSTOMER_SENSITIVE_READ, gateway_consumed.SensitiveRead),
     ],
 )
 def test_catalogue_promises_every_field_a_consumer_requires(event_type: str, reader: type) -> None:

@@ -7,6 +7,7 @@ import contextlib
 import json
 import threading
 import time
+import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
@@ -21,6 +22,8 @@ from crm_gateway.__main__ import MIGRATIONS_DIR
 from crm_gateway.main import create_app
 from crm_gateway.settings import GatewaySettings
 from crm_platform.testing import free_port
+
+from .factories import People, start_people
 
 # Not the development default: the tests verify forwarded tokens with this one.
 INTERNAL_TOKEN_SECRET = "gateway-tests-internal-token-secret-0123456789"
@@ -143,7 +146,13 @@ def start_gateway(gateway_database: str, amqp_url: str, echo_upstream: str) -> S
             database_url=gateway_database,
             amqp_url=amqp_url,
             internal_token_secret=INTERNAL_TOKEN_SECRET,
-            **{"customers_url": echo_upstream, **overrides},
+            **{
+                "customers_url": echo_upstream,
+                # Its consumer's queue is bound to an exchange of its own (no other test's
+                # events reach it).
+                "events_exchange": f"crm.events.gateway-test.{uuid.uuid4().hex[:8]}",
+                **overrides,
+            },
         )
         app = create_app(settings)
         async with app.router.lifespan_context(app):
@@ -162,3 +171,12 @@ async def gateway(start_gateway: StartGateway) -> AsyncIterator[httpx.AsyncClien
     """The gateway with its default settings, forwarding to the echo upstream."""
     async with start_gateway() as client:
         yield client
+
+
+@pytest.fixture
+async def people(database_factory, amqp_url: str) -> AsyncIterator[People]:
+    """A gateway on a database of its own (users, sessions, audit start empty but for the
+    first admin), its consumer ready, and a client signed in as that admin."""
+    url = await database_factory("gateway_people", migrations=MIGRATIONS_DIR)
+    async with start_people(url, amqp_url) as started:
+        yield started

@@ -1,5 +1,6 @@
 from pathlib import Path
 
+from crm_gateway.events.handlers import HANDLERS
 from crm_gateway.settings import GatewaySettings
 from crm_platform.cli import run_cli
 
@@ -11,6 +12,7 @@ def main() -> None:
         settings_factory=GatewaySettings,
         app_factory="crm_gateway.main:create_app",
         migrations_dir=MIGRATIONS_DIR,
+        consumed_types=lambda settings: HANDLERS,
         default_port=8000,
     )
 

@@ -1,6 +1,10 @@
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from crm_platform.settings import PlatformSettings, database_url_field
+
+# `make run` prints it; production mode refuses it (and any password the policy refuses).
+DEV_ADMIN_USERNAME = "admin"
+DEV_ADMIN_PASSWORD = "crm-dev-admin-2026"
 
 
 class GatewaySettings(PlatformSettings):
@@ -17,3 +21,36 @@ class GatewaySettings(PlatformSettings):
     upstream_max_connections: int = Field(default=200, ge=1)
     import_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
     import_timeout_seconds: float = Field(default=120.0, gt=0)
+
+    # People and sessions (docs/services/gateway.md, "Users").
+    admin_username: str = Field(
+        default=DEV_ADMIN_USERNAME, min_length=3, max_length=64, description="First admin"
+    )
+    admin_password: str = Field(
+        default=DEV_ADMIN_PASSWORD,
+        description="The first admin's password; read only while no user exists",
+    )
+    access_token_ttl_seconds: int = Field(default=15 * 60, ge=30, le=24 * 3600)
+    refresh_token_ttl_seconds: int = Field(default=14 * 24 * 3600, ge=60, le=365 * 24 * 3600)
+    # argon2id cost (argon2-cffi's defaults); a stored hash made with other values is
+    # rehashed at its owner's next login.
+    password_hash_time_cost: int = Field(default=3, ge=1, le=20)
+    password_hash_memory_kib: int = Field(default=65_536, ge=8, le=4_194_304)
+    password_hash_parallelism: int = Field(default=4, ge=1, le=64)
+    # Login throttling: failures counted per username and per client address in a moving
+    # window; in-memory, so per process (docs: a shared storage for several replicas).
+    login_max_failures_per_username: int = Field(default=5, ge=1)
+    login_max_failures_per_ip: int = Field(default=20, ge=1)
+    login_failure_window_seconds: int = Field(default=15 * 60, ge=1)
+
+    @model_validator(mode="after")
+    def _refuse_development_identity_in_production(self) -> "GatewaySettings":
+        """The default JWT secret is refused by the platform's check; a weak (not merely the
+        default) admin password is refused at startup, by the domain's password policy."""
+        if self.environment != "production":
+            return self
+        if self.admin_password == DEV_ADMIN_PASSWORD:
+            raise ValueError("production mode refuses the development CRM_ADMIN_PASSWORD")
+        if self.jwt_secret == self.internal_token_secret:
+            raise ValueError("CRM_JWT_SECRET must differ from CRM_INTERNAL_TOKEN_SECRET")
+        return self

@@ -1,0 +1,188 @@
+"""The admin's user API: create, list, read, edit, disable and enable, set roles, reset a
+password. Admins only (signed-in people; API keys are refused)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Path, Query, Request, Response, status
+
+from crm_gateway.api.deps import AdminDep, caller_of, documented_security
+from crm_gateway.api.schemas import (
+    PasswordResetBody,
+    Role,
+    RolesBody,
+    UserCreate,
+    UserOut,
+    UserPage,
+    UserPatch,
+    VersionBody,
+)
+from crm_gateway.db.repository import UserFilter
+from crm_gateway.domain import users
+from crm_gateway.domain.commands import ResetPassword, SetRoles, SetUserActive, UpdateUser
+from crm_platform.errors import BadRequest, PreconditionRequired
+from crm_platform.http.dependencies import SessionDep
+from crm_platform.http.idempotency import IdempotencyKey, claim_for, replay
+from crm_platform.idempotency import StoredResponse, run_once
+
+router = APIRouter(
+    prefix="/v1/users",
+    tags=["users"],
+    dependencies=documented_security,
+    responses={
+        401: {"description": "Not signed in"},
+        403: {"description": "Not an admin (or an API key)"},
+    },
+)
+UserId = Annotated[str, Path(max_length=36)]
+IfMatch = Annotated[str | None, Header(alias="if-match", description="The version you read")]
+
+
+def _etag(response: Response, version: int) -> None:
+    response.headers["etag"] = f'"{version}"'
+
+
+def expected_version(body_version: int | None, if_match: str | None) -> int:
+    if body_version is not None:
+        return body_version
+    if if_match:
+        tag = if_match.strip().removeprefix("W/").strip('"')
+        if tag.isdigit() and len(tag) < 10:
+            return int(tag)
+        raise BadRequest('If-Match must hold the record\'s version, e.g. "3".', slug="bad-if-match")
+    raise PreconditionRequired(
+        "Send the version you read (body field 'version' or If-Match) so no change is lost.",
+        slug="version-required",
+    )
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=UserOut)
+async def create_user(
+    body: UserCreate,
+    request: Request,
+    session: SessionDep,
+    admin: AdminDep,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    result = await run_once(
+        session,
+        claim_for(request, admin.user_id, idempotency_key, body),
+        lambda: users.create_user(
+            session, caller_of(request, admin), body.command(), request.app.state.passwords
+        ),
+        status_code=status.HTTP_201_CREATED,
+        render=lambda user: UserOut.of(user).model_dump(mode="json"),
+    )
+    if isinstance(result, StoredResponse):
+        return replay(result)
+    return Response(
+        UserOut.of(result).model_dump_json(),
+        status_code=status.HTTP_201_CREATED,
+        media_type="application/json",
+        headers={"etag": f'"{result.version}"', "location": f"/v1/users/{result.id}"},
+    )
+
+
+@router.get("", response_model=UserPage)
+async def list_users(
+    session: SessionDep,
+    admin: AdminDep,
+    active: bool | None = None,
+    role: Role | None = None,
+    team: Annotated[str | None, Query(max_length=64)] = None,
+    manager_id: Annotated[str | None, Query(max_length=36)] = None,
+    cursor: Annotated[str | None, Query(max_length=64, description="next_cursor")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> UserPage:
+    found, next_cursor = await users.list_users(
+        session,
+        UserFilter(active=active, role=role, team=team, manager_id=manager_id),
+        cursor=cursor,
+        limit=limit,
+    )
+    return UserPage(items=[UserOut.of(u) for u in found], next_cursor=next_cursor)
+
+
+@router.get("/{user_id}", response_model=UserOut)
+async def get_user(
+    user_id: UserId, session: SessionDep, admin: AdminDep, response: Response
+) -> UserOut:
+    user = await users.get_user(session, user_id)
+    _etag(response, user.version)
+    return UserOut.of(user)
+
+
+@router.patch("/{user_id}", response_model=UserOut)
+async def update_user(
+    user_id: UserId,
+    body: UserPatch,
+    request: Request,
+    session: SessionDep,
+    admin: AdminDep,
+    response: Response,
+    if_match: IfMatch = None,
+) -> UserOut:
+    command = UpdateUser(
+        user_id=user_id,
+        changes=body.changes(),
+        expected_version=expected_version(body.version, if_match),
+    )
+    user = await users.update_user(session, caller_of(request, admin), command)
+    _etag(response, user.version)
+    return UserOut.of(user)
+
+
+async def _set_active(
+    user_id: UserId, active: bool, body: VersionBody | None, request: Request, session: SessionDep,
+    admin: AdminDep,
+) -> UserOut:  # fmt: skip
+    command = SetUserActive(
+        user_id=user_id, active=active, expected_version=body.version if body else None
+    )
+    return UserOut.of(await users.set_active(session, caller_of(request, admin), command))
+
+
+@router.post("/{user_id}/disable", response_model=UserOut)
+async def disable_user(
+    user_id: UserId,
+    request: Request,
+    session: SessionDep,
+    admin: AdminDep,
+    body: VersionBody | None = None,
+) -> UserOut:
+    """From this answer on, the user's access tokens and API keys are refused."""
+    return await _set_active(user_id, False, body, request, session, admin)
+
+
+@router.post("/{user_id}/enable", response_model=UserOut)
+async def enable_user(
+    user_id: UserId,
+    request: Request,
+    session: SessionDep,
+    admin: AdminDep,
+    body: VersionBody | None = None,
+) -> UserOut:
+    return await _set_active(user_id, True, body, request, session, admin)
+
+
+@router.put("/{user_id}/roles", response_model=UserOut)
+async def set_roles(
+    user_id: UserId, body: RolesBody, request: Request, session: SessionDep, admin: AdminDep
+) -> UserOut:
+    command = SetRoles(user_id=user_id, roles=tuple(body.roles), expected_version=body.version)
+    return UserOut.of(await users.set_roles(session, caller_of(request, admin), command))
+
+
+@router.post("/{user_id}/password", status_code=status.HTTP_204_NO_CONTENT)
+async def reset_password(
+    user_id: UserId, body: PasswordResetBody, request: Request, session: SessionDep, admin: AdminDep
+) -> Response:
+    """Sets a new password; every session of the user ends."""
+    await users.reset_password(
+        session,
+        caller_of(request, admin),
+        ResetPassword(user_id=user_id, new_password=body.new_password),
+        request.app.state.passwords,
+    )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
