@@ -12,10 +12,10 @@ import uuid
 import httpx
 import jwt
 
-from crm_platform.identity import SYSTEM_ROLE, verify_internal_token
+from crm_platform.identity import verify_internal_token
 from crm_platform.testing import free_port
 
-from .conftest import INTERNAL_TOKEN_SECRET, Received
+from .conftest import ADMIN, INTERNAL_TOKEN_SECRET, Received
 
 CUSTOMER_ID = str(uuid.uuid4())
 
@@ -30,9 +30,7 @@ def _is_problem(response: httpx.Response, status: int, slug: str, path: str) -> 
     return body
 
 
-async def test_the_service_gets_the_gateways_own_token_never_the_clients(
-    start_gateway,
-) -> None:
+async def test_the_service_gets_the_principals_token_never_the_clients(start_gateway) -> None:
     tokens = []
     async with start_gateway(internal_token_ttl_seconds=45) as gateway:
         for _ in range(2):
@@ -47,14 +45,14 @@ async def test_the_service_gets_the_gateways_own_token_never_the_clients(
     for token in tokens:
         identity = verify_internal_token(INTERNAL_TOKEN_SECRET, token)
         assert (identity.subject, identity.roles, identity.name) == (
-            "service:gateway",
-            {SYSTEM_ROLE},
-            "gateway",
+            ADMIN.user_id,
+            ADMIN.roles,
+            ADMIN.name,
         )
         claims = jwt.decode(token, options={"verify_signature": False})
         assert claims["exp"] - claims["iat"] == 45  # the configured lifetime
-    # Reused for half its lifetime (crm_platform.identity.ServiceToken renews it), so the
-    # services verify it once, not on every call.
+    # Reused for most of its lifetime, so the gateway signs nothing per call and the services
+    # verify it once, not on every call.
     assert tokens[0] == tokens[1]
 
 

@@ -1,24 +1,55 @@
 """App factory of the gateway."""
 
 from fastapi import FastAPI
+from starlette.middleware.cors import CORSMiddleware
 
+from crm_gateway.api import api_document, customer360
 from crm_gateway.api.proxy import (
     IMPORTS_PATH,
     router,
     start_forwarding,
     stop_forwarding,
 )
+from crm_gateway.api.security_headers import SecurityHeadersMiddleware
 from crm_gateway.settings import GatewaySettings
 from crm_platform.http.app import create_service_app
 
 
 def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     settings = settings or GatewaySettings()
-    return create_service_app(
+    app = create_service_app(
         settings,
         title="CRM gateway",
-        public_routers=[router],
+        # The gateway's own operations before the forwarding routes' catch-all paths.
+        public_routers=[customer360.router, api_document.router, router],
         on_startup=[start_forwarding],
         on_shutdown=[stop_forwarding],
         body_limits={IMPORTS_PATH: settings.import_max_bytes},
     )
+    if settings.cors_origin_list:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origin_list,
+            allow_methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=[
+                "authorization",
+                "content-type",
+                "if-match",
+                "idempotency-key",
+                "x-api-key",
+                "x-request-id",
+                "x-correlation-id",
+            ],
+            expose_headers=[
+                "etag",
+                "location",
+                "retry-after",
+                "x-request-id",
+                "ratelimit-limit",
+                "ratelimit-remaining",
+                "ratelimit-reset",
+            ],
+            max_age=600,
+        )
+    app.add_middleware(SecurityHeadersMiddleware, hsts_seconds=settings.hsts_seconds)
+    return app
