@@ -205,3 +205,31 @@ def admin_public_path_of(service: str, service_path: str) -> str | None:
         if route.service == service:
             return route.public_path(service_path)
     return None
+
+
+def access_matrix() -> str:
+    """The route table as a Markdown table of roles by endpoints (docs/gateway-routes.md holds
+    it; a test keeps the two the same). R: may read, W: may change, -: refused (403)."""
+    header = "| public path | service | " + " | ".join(ROLES) + " | API-key scope |"
+    lines = [header, "|" + "---|" * (len(ROLES) + 3)]
+    for route in ROUTES:
+        if route.public:
+            cells = ["public"] * len(ROLES)
+            scope = "none (no sign-in)"
+        else:
+            cells = [
+                ("R" if role in route.read_roles else "")
+                + ("W" if role in route.write_roles else "")
+                or "-"
+                for role in ROLES
+            ]
+            scope = (
+                f"`{route.manage_scope}`"
+                if route.manage_scope
+                else f"`{route.scope}:read` / `{route.scope}:write`"
+                if route.scope
+                else "any key"
+            )
+        path = f"`{route.public_prefix}/…`"
+        lines.append(f"| {path} | {route.service} | " + " | ".join(cells) + f" | {scope} |")
+    return "\n".join(lines) + "\n"
