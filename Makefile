@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 CHAOS_ARGS ?=
 MIGRATE_ALL = mkdir -p var; for s in $(SERVICES); do echo "==> crm-$$s migrate"; $(UV) crm-$$s migrate; done
 
-.PHONY: help bootstrap run test lint migrate bench-events bench-customers chaos clean
+.PHONY: help bootstrap run test lint migrate bench-events bench-customers bench-gateway chaos clean
 
 help: ## list targets
 	@echo "usage: make <target>   (e.g. make test PYTEST_ARGS='-x -k customers')"
@@ -27,7 +27,7 @@ run: bootstrap ## migrate, then start all five services under honcho (needs Rabb
 	@scripts/ensure_rabbitmq.sh
 	@$(MIGRATE_ALL)
 	@echo "gateway       http://127.0.0.1:8000  (docs: /docs, metrics: /metrics)"
-	@echo "sign in       POST http://127.0.0.1:8000/v1/auth/login  {\"username\": \"$${CRM_ADMIN_USERNAME:-admin}\", \"password\": \"$$([ -n "$${CRM_ADMIN_PASSWORD:-}" ] && echo "<your CRM_ADMIN_PASSWORD>" || echo crm-dev-admin-2026)\"}"
+	@echo "sign in       POST http://127.0.0.1:8000/api/v1/auth/login  {\"username\": \"$${CRM_ADMIN_USERNAME:-admin}\", \"password\": \"$$([ -n "$${CRM_ADMIN_PASSWORD:-}" ] && echo "<your CRM_ADMIN_PASSWORD>" || echo crm-dev-admin-2026)\"}"
 	@echo "              (the first admin, created on the first start while no user exists; development login)"
 	@port=8001; for s in customers engagement service-desk notifier; do \
 	  printf '%-13s http://127.0.0.1:%s  (/docs, /metrics)\n' $$s $$port; port=$$((port + 1)); done
@@ -53,6 +53,10 @@ bench-events: bootstrap ## benchmark the event path (needs RabbitMQ + PostgreSQL
 bench-customers: bootstrap ## benchmark customer search (needs RabbitMQ + PostgreSQL)
 	@scripts/ensure_rabbitmq.sh && scripts/ensure_postgres.sh
 	$(UV) python bench/customers_search.py
+
+bench-gateway: bootstrap ## benchmark forwarding through the gateway vs direct (needs RabbitMQ + PostgreSQL)
+	@scripts/ensure_rabbitmq.sh && scripts/ensure_postgres.sh
+	$(UV) python bench/gateway.py
 
 chaos: bootstrap ## fault-injection run under load (CHAOS_ARGS=--short; stops RabbitMQ: run under flock /tmp/crm-broker.lock)
 	@scripts/ensure_rabbitmq.sh && scripts/ensure_postgres.sh

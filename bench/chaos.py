@@ -81,7 +81,14 @@ import httpx  # noqa: E402
 from prometheus_client.parser import text_string_to_metric_families  # noqa: E402
 from reporting import git_revision, write_results  # noqa: E402
 
-from crm_platform.testing import ServiceProcess, create_vhost, delete_vhost, run_id  # noqa: E402
+from crm_gateway.settings import DEV_ADMIN_PASSWORD, DEV_ADMIN_USERNAME  # noqa: E402
+from crm_platform.testing import (  # noqa: E402
+    ServiceProcess,
+    create_vhost,
+    delete_vhost,
+    run_id,
+    sign_in,
+)
 from crm_platform.testing_faults import (  # noqa: E402
     PrivatePostgres,
     broker_app_stopped,
@@ -243,6 +250,12 @@ class ChaosSystem:
                 f"CRM_{_env_name(name)}_DATABASE_URL": self.database_urls[name],
                 **{f"CRM_{_env_name(o)}_URL": self.processes[o].url for o in SERVICES},
             }
+        # The load signs in once: its token must outlast the run, and its rate is the
+        # run's, not a person's (the limit is in memory: a restarted gateway starts afresh).
+        self.processes["gateway"].env |= {
+            "CRM_ACCESS_TOKEN_TTL_SECONDS": str(24 * 3600),
+            "CRM_RATE_LIMIT": "1000000/minute",
+        }
         await asyncio.gather(*(asyncio.to_thread(p.migrate) for p in self.processes.values()))
         await self.install_ledgers()
         await asyncio.gather(
@@ -317,9 +330,17 @@ class Load:
     ``acknowledged`` is every customer a 2xx vouched for, with the highest version a 2xx
     returned: at the end the customers database must hold at least that."""
 
-    def __init__(self, gateway_url: str, *, create_rate: float, update_rate: float) -> None:
+    def __init__(
+        self,
+        gateway_url: str,
+        *,
+        headers: dict[str, str],
+        create_rate: float,
+        update_rate: float,
+    ) -> None:
         self._client = httpx.AsyncClient(
             base_url=gateway_url,
+            headers=headers,
             timeout=HTTP_TIMEOUT,
             limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
         )
@@ -808,7 +829,13 @@ async def run(plan: Plan) -> dict[str, Any]:
         print(f"starting the five services on a private PostgreSQL ({system.log_dir}) ...")
         await system.start()
         setup_seconds = time.perf_counter() - t0
-        load = Load(system.gateway, create_rate=plan.create_rate, update_rate=plan.update_rate)
+        admin = await sign_in(system.gateway, DEV_ADMIN_USERNAME, DEV_ADMIN_PASSWORD)
+        load = Load(
+            system.gateway,
+            headers=admin,
+            create_rate=plan.create_rate,
+            update_rate=plan.update_rate,
+        )
         print(
             f"load: {plan.create_rate:g} creations/s + {plan.update_rate:g} updates/s;"
             f" faults: {', '.join(FAULTS)}",

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from crm_platform.testing import ServiceProcess
+from crm_gateway.settings import DEV_ADMIN_PASSWORD, DEV_ADMIN_USERNAME
+from crm_platform.testing import ServiceProcess, sign_in
 
 SERVICES = ("customers", "engagement", "service-desk", "notifier", "gateway")
 
@@ -15,6 +16,7 @@ SERVICES = ("customers", "engagement", "service-desk", "notifier", "gateway")
 class System:
     processes: dict[str, ServiceProcess]
     database_urls: dict[str, str]
+    admin: dict[str, str]  # headers of the first admin, signed in at the gateway
 
     def __getitem__(self, name: str) -> ServiceProcess:
         return self.processes[name]
@@ -44,10 +46,13 @@ async def system(database_factory, amqp_url: str) -> AsyncIterator[System]:
             f"CRM_{_env_name(name)}_DATABASE_URL": database_urls[name],
             **{f"CRM_{_env_name(other)}_URL": processes[other].url for other in SERVICES},
         }
+    # One sign-in serves the session (tests restart services; the token must outlive them).
+    processes["gateway"].env["CRM_ACCESS_TOKEN_TTL_SECONDS"] = str(24 * 3600)
     await asyncio.gather(*(asyncio.to_thread(p.migrate) for p in processes.values()))
     try:
         await asyncio.gather(*(p.start() for p in processes.values()))
-        yield System(processes, database_urls)
+        admin = await sign_in(processes["gateway"].url, DEV_ADMIN_USERNAME, DEV_ADMIN_PASSWORD)
+        yield System(processes, database_urls, admin)
     finally:
         for process in processes.values():
             process.stop()

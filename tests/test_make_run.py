@@ -16,14 +16,15 @@ import subprocess
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
 import httpx
 import pytest
 
-from crm_platform.testing import create_vhost, delete_vhost, wait_until
+from crm_gateway.settings import DEV_ADMIN_PASSWORD, DEV_ADMIN_USERNAME
+from crm_platform.testing import create_vhost, delete_vhost, sign_in, wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
 PORTS = {
@@ -35,10 +36,6 @@ PORTS = {
 }
 GATEWAY = "http://127.0.0.1:8000"
 CUSTOMERS_API = f"{GATEWAY}/api/v1/customers"
-# The gateway calls every service as `system` (no user identity reaches the services), so with
-# the default CRM_UNMASK_ROLES (`["admin"]`) a read through it is always masked: `system` must
-# be allowed to unmask for the audited read (`customer.sensitive_read`) to happen at all.
-UNMASK_ROLES = '["admin", "system"]'
 ID_NUMBER = "11010519491231002X"  # GB 11643's own example: a valid resident ID number
 MASKED_ID_NUMBER = "1101**********002X"
 # The relay refreshes crm_outbox_backlog every CRM_OUTBOX_SWEEP_SECONDS (2 s by default): a
@@ -64,6 +61,7 @@ class MakeRun:
 
     process: subprocess.Popen[bytes]
     directory: Path
+    admin: dict[str, str] = field(default_factory=dict)  # the development admin, signed in
 
     def database(self, service: str) -> Path:
         return self.directory / f"{service}.db"
@@ -125,7 +123,6 @@ async def make_run(
         **os.environ,
         "CRM_AMQP_URL": own_vhost,
         "CRM_LOG_LEVEL": "WARNING",
-        "CRM_UNMASK_ROLES": UNMASK_ROLES,
     }
     for name in PORTS:
         env[f"CRM_{name.upper().replace('-', '_')}_DATABASE_URL"] = (
@@ -143,7 +140,10 @@ async def make_run(
     run = MakeRun(process, directory)
     try:
         await _wait_until_ready(run)
-        async with httpx.AsyncClient(timeout=5) as client:
+        # The development login `make run` prints; the admin's identity reaches the services,
+        # whose default CRM_UNMASK_ROLES (admin) then lets a read show sensitive fields.
+        run.admin.update(await sign_in(GATEWAY, DEV_ADMIN_USERNAME, DEV_ADMIN_PASSWORD))
+        async with httpx.AsyncClient(timeout=5, headers=run.admin) as client:
             listed = await client.get(CUSTOMERS_API)
         assert listed.status_code == 200, listed.text
         assert listed.json()["total"] == 0
@@ -157,7 +157,7 @@ async def test_make_run_starts_every_service(make_run: MakeRun) -> None:
     """All five services answer on their fixed ports, a customer created at the gateway reaches
     the replicas of engagement and service-desk over the event bus on SQLite, every service
     exposes its metrics, and `make run` prints where the gateway is."""
-    async with httpx.AsyncClient(timeout=5) as client:
+    async with httpx.AsyncClient(timeout=5, headers=make_run.admin) as client:
         created = await client.post(
             CUSTOMERS_API, json={"kind": "individual", "name": "王芳", "industry": "retail"}
         )
@@ -178,6 +178,7 @@ async def test_make_run_starts_every_service(make_run: MakeRun) -> None:
             assert "http_requests_total{" in metrics, name
             assert "crm_events_published_total" in metrics or "crm_outbox_backlog" in metrics, name
     assert "http://127.0.0.1:8000" in make_run.log
+    assert DEV_ADMIN_PASSWORD in make_run.log  # the development login
 
 
 # --- the outbox drains events nobody consumes ---------------------------------------------
@@ -238,7 +239,7 @@ async def test_events_nobody_consumes_leave_no_outbox_backlog(make_run: MakeRun)
     exchange's alternate exchange takes them), and crm_outbox_backlog is 0 on every service
     within seconds."""
     customers_db = make_run.database("customers")
-    async with httpx.AsyncClient(timeout=10) as client:
+    async with httpx.AsyncClient(timeout=10, headers=make_run.admin) as client:
         customer = _succeeded(
             await client.post(
                 CUSTOMERS_API,

@@ -34,7 +34,9 @@ async def _in_inbox(system, service: str, event_type: str) -> int:
 
 
 async def test_a_customer_created_at_the_gateway_reaches_every_service(system) -> None:
-    async with httpx.AsyncClient(base_url=system.gateway, timeout=10) as client:
+    async with httpx.AsyncClient(
+        base_url=system.gateway, headers=system.admin, timeout=10
+    ) as client:
         created = await client.post("/api/v1/customers", json=NEW)
         assert created.status_code == 201, created.text
         customer = created.json()
@@ -60,7 +62,7 @@ async def test_a_customer_created_at_the_gateway_reaches_every_service(system) -
 
 async def test_every_service_is_ready_and_exposes_http_and_bus_metrics(system) -> None:
     async with httpx.AsyncClient(timeout=10) as client:
-        await client.post(system.gateway + "/api/v1/customers", json=NEW)
+        await client.post(system.gateway + "/api/v1/customers", json=NEW, headers=system.admin)
         for name, process in system.processes.items():
             ready = await client.get(process.url + "/readyz")
             assert ready.status_code == 200, f"{name}: {ready.text}"
@@ -89,7 +91,9 @@ async def test_services_refuse_calls_that_bypass_the_gateway(system) -> None:
 
 
 async def test_bad_input_through_the_gateway_is_a_problem_not_a_500(system) -> None:
-    async with httpx.AsyncClient(base_url=system.gateway, timeout=10) as client:
+    async with httpx.AsyncClient(
+        base_url=system.gateway, headers=system.admin, timeout=10
+    ) as client:
         for body in (b"{", b'{"kind": 5}', b'{"kind": "alien", "name": "x", "industry": "it"}'):
             response = await client.post(
                 "/api/v1/customers", content=body, headers={"content-type": "application/json"}
@@ -116,7 +120,9 @@ async def test_a_sigkill_with_committed_rows_still_in_the_relays_hands_loses_not
     customers = system["customers"]
     customers.stop()
     await customers.start(extra_env={"CRM_OUTBOX_BATCH_WINDOW_MS": "1000"})
-    async with httpx.AsyncClient(base_url=system.gateway, timeout=10) as client:
+    async with httpx.AsyncClient(
+        base_url=system.gateway, headers=system.admin, timeout=10
+    ) as client:
         customer = (await client.post("/api/v1/customers", json=NEW)).json()
     customers.kill()  # within the window: handed to the relay, not yet published
     [row] = await _outbox_rows(system, customer["id"])
@@ -142,7 +148,9 @@ async def test_a_sigkill_between_publish_and_marking_is_applied_once(system) -> 
     consumed = httpx.AsyncClient(base_url=engagement.url, timeout=5)
     handled_before = await events_consumed(consumed, "customer.created", "handled")
     duplicates_before = await events_consumed(consumed, "customer.created", "duplicate")
-    async with httpx.AsyncClient(base_url=system.gateway, timeout=10) as client:
+    async with httpx.AsyncClient(
+        base_url=system.gateway, headers=system.admin, timeout=10
+    ) as client:
         customer = (await client.post("/api/v1/customers", json=NEW)).json()
     dsn = system.database_urls["customers"].replace("postgresql+asyncpg://", "postgresql://")
     holder = await asyncpg.connect(dsn)
@@ -189,7 +197,9 @@ async def test_a_sigkill_between_publish_and_marking_is_applied_once(system) -> 
 
 
 async def test_admins_see_each_services_event_backlog_through_the_gateway(system) -> None:
-    async with httpx.AsyncClient(base_url=system.gateway, timeout=10) as client:
+    async with httpx.AsyncClient(
+        base_url=system.gateway, headers=system.admin, timeout=10
+    ) as client:
         for service in ("customers", "engagement", "service-desk", "notifier"):
             pending = await client.get(f"/api/v1/admin/{service}/outbox?state=pending")
             assert pending.status_code == 200, (service, pending.text)
@@ -203,7 +213,9 @@ async def test_gateway_answers_503_problem_when_customers_is_down(system) -> Non
     customers = system["customers"]
     customers.kill()
     try:
-        async with httpx.AsyncClient(base_url=system.gateway, timeout=10) as client:
+        async with httpx.AsyncClient(
+            base_url=system.gateway, headers=system.admin, timeout=10
+        ) as client:
             response = await client.get("/api/v1/customers")
         assert response.status_code == 503
         assert response.headers["content-type"] == "application/problem+json"
@@ -213,7 +225,9 @@ async def test_gateway_answers_503_problem_when_customers_is_down(system) -> Non
 
 
 async def test_gateway_forwards_only_whole_path_segments(system) -> None:
-    async with httpx.AsyncClient(base_url=system.gateway, timeout=10) as client:
+    async with httpx.AsyncClient(
+        base_url=system.gateway, headers=system.admin, timeout=10
+    ) as client:
         assert (await client.get("/api/v1/customersXYZ")).status_code == 404
 
 
@@ -223,7 +237,9 @@ async def test_imports_pass_through_the_gateway_beyond_the_default_body_limit(sy
     rows = "".join(f"网关导入测试{n:05d}有限公司,企业,制造业,{remark}\n" for n in range(3000))
     body = (header + rows).encode()
     assert len(body) > 1_048_576  # larger than any other route accepts
-    async with httpx.AsyncClient(base_url=system.gateway, timeout=60) as client:
+    async with httpx.AsyncClient(
+        base_url=system.gateway, headers=system.admin, timeout=60
+    ) as client:
         response = await client.post(
             "/api/v1/customers/imports",
             params={"dry_run": "true"},
@@ -234,7 +250,9 @@ async def test_imports_pass_through_the_gateway_beyond_the_default_body_limit(sy
 
 
 async def test_replicas_follow_updates_and_owner_transfers(system) -> None:
-    async with httpx.AsyncClient(base_url=system.gateway, timeout=10) as client:
+    async with httpx.AsyncClient(
+        base_url=system.gateway, headers=system.admin, timeout=10
+    ) as client:
         customer = (await client.post("/api/v1/customers", json=NEW)).json()
         renamed = await client.patch(
             f"/api/v1/customers/{customer['id']}", json={"version": 1, "lifecycle": "intent"}

@@ -19,6 +19,8 @@ import pytest
 import uvicorn
 
 from crm_gateway.__main__ import MIGRATIONS_DIR
+from crm_gateway.api.deps import authenticated
+from crm_gateway.domain.principals import Principal
 from crm_gateway.main import create_app
 from crm_gateway.settings import GatewaySettings
 from crm_platform.testing import free_port
@@ -29,6 +31,26 @@ from .factories import People, start_people
 INTERNAL_TOKEN_SECRET = "gateway-tests-internal-token-secret-0123456789"
 
 StartGateway = Callable[..., AbstractAsyncContextManager[httpx.AsyncClient]]
+SERVICE_URLS = ("customers_url", "engagement_url", "service_desk_url", "notifier_url")
+
+ADMIN = Principal(kind="user", user_id="u-admin", roles=frozenset({"admin"}), name="Ada Admin")
+
+
+def person(role: str, user_id: str | None = None) -> Principal:
+    return Principal(
+        kind="user", user_id=user_id or f"u-{role}", roles=frozenset({role}), name=role.title()
+    )
+
+
+def api_key(role: str, *scopes: str, key_id: str = "k-1") -> Principal:
+    return Principal(
+        kind="api_key",
+        user_id=f"u-{role}-integration",
+        roles=frozenset({role}),
+        name="Partner",
+        scopes=frozenset(scopes),
+        key_id=key_id,
+    )
 
 
 async def echo(scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -137,17 +159,21 @@ async def gateway_database(database_factory) -> str:
 
 @pytest.fixture
 def start_gateway(gateway_database: str, amqp_url: str, echo_upstream: str) -> StartGateway:
-    """``async with start_gateway(**settings) as client``: a running gateway (forwarding to the
-    echo upstream unless told otherwise) and a client speaking to it in-process."""
+    """``async with start_gateway(**settings) as client``: a running gateway (forwarding every
+    service's routes to the echo upstream unless told otherwise) and a client speaking to it
+    in-process, signed in as ``principal`` (an admin by default; None: not signed in; a
+    callable: decided per request)."""
 
     @contextlib.asynccontextmanager
-    async def start(**overrides: Any) -> AsyncIterator[httpx.AsyncClient]:
+    async def start(
+        principal: Principal | Callable[[], Principal] | None = ADMIN, **overrides: Any
+    ) -> AsyncIterator[httpx.AsyncClient]:
         settings = GatewaySettings(
             database_url=gateway_database,
             amqp_url=amqp_url,
             internal_token_secret=INTERNAL_TOKEN_SECRET,
             **{
-                "customers_url": echo_upstream,
+                **dict.fromkeys(SERVICE_URLS, echo_upstream),
                 # Its consumer's queue is bound to an exchange of its own (no other test's
                 # events reach it).
                 "events_exchange": f"crm.events.gateway-test.{uuid.uuid4().hex[:8]}",
@@ -155,6 +181,10 @@ def start_gateway(gateway_database: str, amqp_url: str, echo_upstream: str) -> S
             },
         )
         app = create_app(settings)
+        if principal is not None:
+            app.dependency_overrides[authenticated] = (
+                principal if callable(principal) else lambda: principal
+            )
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(

@@ -81,7 +81,7 @@ def bearer(token: str) -> dict[str, str]:
 
 async def login(client: httpx.AsyncClient, username: str, password: str) -> dict[str, Any]:
     response = await client.post(
-        "/v1/auth/login", json={"username": username, "password": password}
+        "/api/v1/auth/login", json={"username": username, "password": password}
     )
     assert response.status_code == 200, response.text
     return response.json()
@@ -119,7 +119,7 @@ class Person:
 
 async def create_user(people: People, **overrides: Any) -> Person:
     body = user_body(**overrides)
-    response = await people.client.post("/v1/users", json=body, headers=people.admin)
+    response = await people.client.post("/api/v1/users", json=body, headers=people.admin)
     assert response.status_code == 201, response.text
     return Person(response.json(), body["password"])
 
@@ -138,6 +138,6 @@ async def create_api_key(
         owner = await create_user(people, roles=["sales_manager"], team=None)
     body = {"owner_id": owner.id, "name": "合作伙伴 ERP 同步", "scopes": ["customers:read"]}
     body.update(overrides)
-    response = await people.client.post("/v1/api-keys", json=body, headers=people.admin)
+    response = await people.client.post("/api/v1/api-keys", json=body, headers=people.admin)
     assert response.status_code == 201, response.text
     return response.json()

@@ -14,7 +14,7 @@ from .factories import People, create_api_key, create_user
 
 
 async def me_with(people: People, headers: dict[str, str]):  # type: ignore[no-untyped-def]
-    return await people.client.get("/v1/auth/me", headers=headers)
+    return await people.client.get("/api/v1/auth/me", headers=headers)
 
 
 async def test_a_key_is_shown_once_and_stored_as_a_digest(people: People) -> None:
@@ -23,11 +23,11 @@ async def test_a_key_is_shown_once_and_stored_as_a_digest(people: People) -> Non
     key = created["key"]
     assert key.startswith(created["prefix"] + "_") and key.startswith("crm_")
     listed = await people.client.get(
-        "/v1/api-keys", params={"owner_id": owner.id}, headers=people.admin
+        "/api/v1/api-keys", params={"owner_id": owner.id}, headers=people.admin
     )
     assert [k["id"] for k in listed.json()["items"]] == [created["id"]]
     assert "key" not in listed.json()["items"][0]
-    one = await people.client.get(f"/v1/api-keys/{created['id']}", headers=people.admin)
+    one = await people.client.get(f"/api/v1/api-keys/{created['id']}", headers=people.admin)
     assert "key" not in one.json()
     [row] = await fetch(
         people.settings.database_url.replace("+asyncpg", ""),
@@ -74,7 +74,7 @@ def test_internal_identity_is_the_owner_with_their_roles() -> None:
 async def test_unknown_scopes_are_refused(people: People) -> None:
     owner = await create_user(people)
     response = await people.client.post(
-        "/v1/api-keys",
+        "/api/v1/api-keys",
         json={"owner_id": owner.id, "name": "x", "scopes": ["customers:delete"]},
         headers=people.admin,
     )
@@ -86,11 +86,15 @@ async def test_a_revoked_key_stops_working_at_once(people: People) -> None:
     created = await create_api_key(people)
     headers = {"x-api-key": created["key"]}
     assert (await me_with(people, headers)).status_code == 200
-    revoked = await people.client.post(f"/v1/api-keys/{created['id']}/revoke", headers=people.admin)
+    revoked = await people.client.post(
+        f"/api/v1/api-keys/{created['id']}/revoke", headers=people.admin
+    )
     assert revoked.status_code == 200 and revoked.json()["revoked_at"] is not None
     refused = await me_with(people, headers)
     assert refused.status_code == 401 and refused.json()["detail"].endswith("revoked.")
-    again = await people.client.post(f"/v1/api-keys/{created['id']}/revoke", headers=people.admin)
+    again = await people.client.post(
+        f"/api/v1/api-keys/{created['id']}/revoke", headers=people.admin
+    )
     assert again.json()["revoked_at"] == revoked.json()["revoked_at"]
 
 
@@ -103,7 +107,7 @@ async def test_an_expired_key_stops_working(people: People) -> None:
     refused = await me_with(people, headers)
     assert refused.status_code == 401 and refused.json()["detail"].endswith("expired.")
     past = await people.client.post(
-        "/v1/api-keys",
+        "/api/v1/api-keys",
         json={
             "owner_id": created["owner_id"],
             "name": "x",
@@ -120,9 +124,9 @@ async def test_a_key_of_a_disabled_owner_stops_working_at_once(people: People) -
     created = await create_api_key(people, owner)
     headers = {"x-api-key": created["key"]}
     assert (await me_with(people, headers)).status_code == 200
-    await people.client.post(f"/v1/users/{owner.id}/disable", headers=people.admin)
+    await people.client.post(f"/api/v1/users/{owner.id}/disable", headers=people.admin)
     assert (await me_with(people, headers)).status_code == 401
-    await people.client.post(f"/v1/users/{owner.id}/enable", headers=people.admin)
+    await people.client.post(f"/api/v1/users/{owner.id}/enable", headers=people.admin)
     assert (await me_with(people, headers)).status_code == 200
 
 
@@ -135,7 +139,7 @@ async def test_a_tampered_key_is_refused(people: People) -> None:
 async def test_a_key_cannot_change_its_owners_password(people: People) -> None:
     created = await create_api_key(people)
     response = await people.client.post(
-        "/v1/auth/password",
+        "/api/v1/auth/password",
         json={"current_password": "whatever-it-is", "new_password": "Something-new-2026"},
         headers={"x-api-key": created["key"]},
     )

@@ -11,7 +11,7 @@ from .factories import People, create_api_key, create_user, login
 
 
 async def entries(people: People, **params) -> list[dict]:  # type: ignore[no-untyped-def]
-    response = await people.client.get("/v1/audit", params=params, headers=people.admin)
+    response = await people.client.get("/api/v1/audit", params=params, headers=people.admin)
     assert response.status_code == 200, response.text
     return response.json()["items"]
 
@@ -19,13 +19,13 @@ async def entries(people: People, **params) -> list[dict]:  # type: ignore[no-un
 async def test_sign_ins_and_admin_actions_are_audited(people: People) -> None:
     person = await create_user(people)
     await people.client.post(
-        "/v1/auth/login", json={"username": person.username, "password": "Wrong-password-1"}
+        "/api/v1/auth/login", json={"username": person.username, "password": "Wrong-password-1"}
     )
     await login(people.client, person.username, person.password)
-    await people.client.post(f"/v1/users/{person.id}/disable", headers=people.admin)
-    await people.client.post(f"/v1/users/{person.id}/enable", headers=people.admin)
+    await people.client.post(f"/api/v1/users/{person.id}/disable", headers=people.admin)
+    await people.client.post(f"/api/v1/users/{person.id}/enable", headers=people.admin)
     key = await create_api_key(people)
-    await people.client.post(f"/v1/api-keys/{key['id']}/revoke", headers=people.admin)
+    await people.client.post(f"/api/v1/api-keys/{key['id']}/revoke", headers=people.admin)
 
     mine = await entries(people, actor=person.id)
     assert [e["action"] for e in mine] == ["login", "login_failed"]
@@ -46,7 +46,7 @@ async def test_sign_ins_and_admin_actions_are_audited(people: People) -> None:
 async def test_filters_by_time_and_pages_with_a_cursor(people: People) -> None:
     for _ in range(5):
         await people.client.post(
-            "/v1/auth/login", json={"username": "nobody.x", "password": "Wrong-password-1"}
+            "/api/v1/auth/login", json={"username": "nobody.x", "password": "Wrong-password-1"}
         )
     now = datetime.now(UTC)
     later = await entries(people, action="login_failed", **{"from": now.isoformat()})
@@ -58,16 +58,18 @@ async def test_filters_by_time_and_pages_with_a_cursor(people: People) -> None:
     seen, cursor = [], None
     while True:
         params = {"action": "login_failed", "limit": 2, **({"cursor": cursor} if cursor else {})}
-        page = (await people.client.get("/v1/audit", params=params, headers=people.admin)).json()
+        page = (
+            await people.client.get("/api/v1/audit", params=params, headers=people.admin)
+        ).json()
         seen += [e["id"] for e in page["items"]]
         cursor = page["next_cursor"]
         if cursor is None:
             break
     assert seen == sorted(seen, reverse=True) and len(seen) == 5
-    bad = await people.client.get("/v1/audit", params={"cursor": "x1"}, headers=people.admin)
+    bad = await people.client.get("/api/v1/audit", params={"cursor": "x1"}, headers=people.admin)
     assert bad.status_code == 400
     wrong_action = await people.client.get(
-        "/v1/audit", params={"action": "dance"}, headers=people.admin
+        "/api/v1/audit", params={"action": "dance"}, headers=people.admin
     )
     assert wrong_action.status_code == 422
 

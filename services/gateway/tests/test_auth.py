@@ -28,7 +28,7 @@ async def test_login_gives_tokens_and_me_answers_who_i_am(people: People) -> Non
     assert tokens["token_type"] == "bearer"
     assert tokens["expires_in"] == 15 * 60
     assert tokens["user"]["username"] == person.username
-    me = await people.client.get("/v1/auth/me", headers=bearer(tokens["access_token"]))
+    me = await people.client.get("/api/v1/auth/me", headers=bearer(tokens["access_token"]))
     assert me.status_code == 200, me.text
     body = me.json()
     assert (body["id"], body["via"], body["roles"]) == (
@@ -58,16 +58,16 @@ async def test_usernames_are_case_insensitive_at_login(people: People) -> None:
     ids=["missing", "empty bearer", "basic", "garbage", "garbled key", "unknown key"],
 )
 async def test_requests_without_valid_credentials_are_401_problems(people, headers) -> None:
-    assert_unauthorized(await people.client.get("/v1/auth/me", headers=headers))
+    assert_unauthorized(await people.client.get("/api/v1/auth/me", headers=headers))
 
 
 async def test_wrong_password_and_unknown_user_get_the_same_answer(people: People) -> None:
     person = await create_user(people)
     wrong = await people.client.post(
-        "/v1/auth/login", json={"username": person.username, "password": "not-the-password"}
+        "/api/v1/auth/login", json={"username": person.username, "password": "not-the-password"}
     )
     unknown = await people.client.post(
-        "/v1/auth/login", json={"username": "nobody.here", "password": "not-the-password"}
+        "/api/v1/auth/login", json={"username": "nobody.here", "password": "not-the-password"}
     )
     assert assert_unauthorized(wrong)["detail"] == assert_unauthorized(unknown)["detail"]
 
@@ -94,7 +94,7 @@ async def test_an_unknown_user_costs_one_argon2_verification_like_a_known_one(
         for username in ("nobody.at.all", person.username):
             calls.clear()
             await people.client.post(
-                "/v1/auth/login", json={"username": username, "password": "Wrong-password-1"}
+                "/api/v1/auth/login", json={"username": username, "password": "Wrong-password-1"}
             )
             assert len(calls) == 1, username
         assert calls != [passwords.dummy_hash]  # the known user's own hash
@@ -107,30 +107,30 @@ async def test_an_unknown_user_costs_one_argon2_verification_like_a_known_one(
 async def test_refresh_rotates_and_a_spent_token_revokes_the_whole_family(people: People) -> None:
     _, first = await signed_in(people)
     rotated = await people.client.post(
-        "/v1/auth/refresh", json={"refresh_token": first["refresh_token"]}
+        "/api/v1/auth/refresh", json={"refresh_token": first["refresh_token"]}
     )
     assert rotated.status_code == 200, rotated.text
     second = rotated.json()
     assert second["refresh_token"] != first["refresh_token"]
     assert second["session_id"] == first["session_id"]
     assert (
-        await people.client.get("/v1/auth/me", headers=bearer(second["access_token"]))
+        await people.client.get("/api/v1/auth/me", headers=bearer(second["access_token"]))
     ).is_success
 
     # The first refresh token again: someone kept a copy. The family ends for everyone.
     reused = await people.client.post(
-        "/v1/auth/refresh", json={"refresh_token": first["refresh_token"]}
+        "/api/v1/auth/refresh", json={"refresh_token": first["refresh_token"]}
     )
     assert assert_unauthorized(reused)["type"].endswith("refresh-reused")
     for token in (first["access_token"], second["access_token"]):
-        assert_unauthorized(await people.client.get("/v1/auth/me", headers=bearer(token)))
+        assert_unauthorized(await people.client.get("/api/v1/auth/me", headers=bearer(token)))
     assert_unauthorized(
         await people.client.post(
-            "/v1/auth/refresh", json={"refresh_token": second["refresh_token"]}
+            "/api/v1/auth/refresh", json={"refresh_token": second["refresh_token"]}
         )
     )
     audit = await people.client.get(
-        "/v1/audit", params={"action": "refresh_reuse_detected"}, headers=people.admin
+        "/api/v1/audit", params={"action": "refresh_reuse_detected"}, headers=people.admin
     )
     assert [e["target"] for e in audit.json()["items"]] == [f"session:{first['session_id']}"]
 
@@ -138,46 +138,50 @@ async def test_refresh_rotates_and_a_spent_token_revokes_the_whole_family(people
 async def test_reuse_revokes_only_that_family(people: People) -> None:
     person, laptop = await signed_in(people)
     phone = await login(people.client, person.username, person.password)
-    await people.client.post("/v1/auth/refresh", json={"refresh_token": laptop["refresh_token"]})
-    await people.client.post("/v1/auth/refresh", json={"refresh_token": laptop["refresh_token"]})
+    await people.client.post(
+        "/api/v1/auth/refresh", json={"refresh_token": laptop["refresh_token"]}
+    )
+    await people.client.post(
+        "/api/v1/auth/refresh", json={"refresh_token": laptop["refresh_token"]}
+    )
     assert (
-        await people.client.get("/v1/auth/me", headers=bearer(phone["access_token"]))
+        await people.client.get("/api/v1/auth/me", headers=bearer(phone["access_token"]))
     ).is_success
 
 
 async def test_an_unknown_refresh_token_is_refused(people: People) -> None:
     assert_unauthorized(
-        await people.client.post("/v1/auth/refresh", json={"refresh_token": "made-up"})
+        await people.client.post("/api/v1/auth/refresh", json={"refresh_token": "made-up"})
     )
 
 
 async def test_logout_ends_the_session_and_its_tokens(people: People) -> None:
     person, tokens = await signed_in(people)
     other = await login(people.client, person.username, person.password)
-    out = await people.client.post("/v1/auth/logout", headers=bearer(tokens["access_token"]))
+    out = await people.client.post("/api/v1/auth/logout", headers=bearer(tokens["access_token"]))
     assert out.status_code == 204, out.text
     assert_unauthorized(
-        await people.client.get("/v1/auth/me", headers=bearer(tokens["access_token"]))
+        await people.client.get("/api/v1/auth/me", headers=bearer(tokens["access_token"]))
     )
     assert_unauthorized(
         await people.client.post(
-            "/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]}
+            "/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]}
         )
     )
     # Another sign-in of the same person goes on.
     assert (
-        await people.client.get("/v1/auth/me", headers=bearer(other["access_token"]))
+        await people.client.get("/api/v1/auth/me", headers=bearer(other["access_token"]))
     ).is_success
 
 
 async def test_logout_with_only_the_refresh_token(people: People) -> None:
     _, tokens = await signed_in(people)
     out = await people.client.post(
-        "/v1/auth/logout", json={"refresh_token": tokens["refresh_token"]}
+        "/api/v1/auth/logout", json={"refresh_token": tokens["refresh_token"]}
     )
     assert out.status_code == 204, out.text
     assert_unauthorized(
-        await people.client.get("/v1/auth/me", headers=bearer(tokens["access_token"]))
+        await people.client.get("/api/v1/auth/me", headers=bearer(tokens["access_token"]))
     )
 
 
@@ -188,31 +192,31 @@ async def test_changing_the_password_needs_the_current_one_and_ends_other_sessio
     elsewhere = await login(people.client, person.username, person.password)
     headers = bearer(here["access_token"])
     wrong = await people.client.post(
-        "/v1/auth/password",
+        "/api/v1/auth/password",
         json={"current_password": "not-it-at-all", "new_password": "Autumn-leaves-2026"},
         headers=headers,
     )
     assert_unauthorized(wrong)
     weak = await people.client.post(
-        "/v1/auth/password",
+        "/api/v1/auth/password",
         json={"current_password": person.password, "new_password": "short"},
         headers=headers,
     )
     assert weak.status_code == 422, weak.text
     assert weak.json()["errors"][0]["field"] == "body.new_password"
     changed = await people.client.post(
-        "/v1/auth/password",
+        "/api/v1/auth/password",
         json={"current_password": person.password, "new_password": "Autumn-leaves-2026"},
         headers=headers,
     )
     assert changed.status_code == 204, changed.text
-    assert (await people.client.get("/v1/auth/me", headers=headers)).is_success
+    assert (await people.client.get("/api/v1/auth/me", headers=headers)).is_success
     assert_unauthorized(
-        await people.client.get("/v1/auth/me", headers=bearer(elsewhere["access_token"]))
+        await people.client.get("/api/v1/auth/me", headers=bearer(elsewhere["access_token"]))
     )
     await login(people.client, person.username, "Autumn-leaves-2026")
     old = await people.client.post(
-        "/v1/auth/login", json={"username": person.username, "password": person.password}
+        "/api/v1/auth/login", json={"username": person.username, "password": person.password}
     )
     assert_unauthorized(old)
 
@@ -220,33 +224,33 @@ async def test_changing_the_password_needs_the_current_one_and_ends_other_sessio
 async def test_a_disabled_user_is_refused_at_once(people: People) -> None:
     person, tokens = await signed_in(people)
     headers = bearer(tokens["access_token"])
-    assert (await people.client.get("/v1/auth/me", headers=headers)).is_success
-    disabled = await people.client.post(f"/v1/users/{person.id}/disable", headers=people.admin)
+    assert (await people.client.get("/api/v1/auth/me", headers=headers)).is_success
+    disabled = await people.client.post(f"/api/v1/users/{person.id}/disable", headers=people.admin)
     assert disabled.status_code == 200, disabled.text
     # The access token issued before is refused on the very next request, as is refreshing.
-    assert_unauthorized(await people.client.get("/v1/auth/me", headers=headers))
+    assert_unauthorized(await people.client.get("/api/v1/auth/me", headers=headers))
     assert_unauthorized(
         await people.client.post(
-            "/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]}
+            "/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]}
         )
     )
     assert_unauthorized(
         await people.client.post(
-            "/v1/auth/login", json={"username": person.username, "password": person.password}
+            "/api/v1/auth/login", json={"username": person.username, "password": person.password}
         )
     )
     # Enabled again: they sign in anew; the old session stays ended.
-    await people.client.post(f"/v1/users/{person.id}/enable", headers=people.admin)
-    assert_unauthorized(await people.client.get("/v1/auth/me", headers=headers))
+    await people.client.post(f"/api/v1/users/{person.id}/enable", headers=people.admin)
+    assert_unauthorized(await people.client.get("/api/v1/auth/me", headers=headers))
     await login(people.client, person.username, person.password)
 
 
 async def test_role_changes_apply_to_tokens_already_issued(people: People) -> None:
     person, tokens = await signed_in(people, roles=["viewer"])
     await people.client.put(
-        f"/v1/users/{person.id}/roles", json={"roles": ["sales_manager"]}, headers=people.admin
+        f"/api/v1/users/{person.id}/roles", json={"roles": ["sales_manager"]}, headers=people.admin
     )
-    me = await people.client.get("/v1/auth/me", headers=bearer(tokens["access_token"]))
+    me = await people.client.get("/api/v1/auth/me", headers=bearer(tokens["access_token"]))
     assert me.json()["roles"] == ["sales_manager"]
 
 
@@ -254,9 +258,9 @@ async def test_failed_logins_are_throttled_per_username_with_retry_after(people:
     person = await create_user(people)
     wrong = {"username": person.username, "password": "Wrong-password-1"}
     for _ in range(5):
-        assert_unauthorized(await people.client.post("/v1/auth/login", json=wrong))
+        assert_unauthorized(await people.client.post("/api/v1/auth/login", json=wrong))
     throttled = await people.client.post(
-        "/v1/auth/login", json={"username": person.username, "password": person.password}
+        "/api/v1/auth/login", json={"username": person.username, "password": person.password}
     )
     assert throttled.status_code == 429, throttled.text
     assert throttled.headers["content-type"] == "application/problem+json"
@@ -273,12 +277,13 @@ async def test_throttling_ends_when_the_window_passes(database_factory, amqp_url
         person = await create_user(people)
         for _ in range(5):
             await people.client.post(
-                "/v1/auth/login", json={"username": person.username, "password": "Wrong-password-1"}
+                "/api/v1/auth/login",
+                json={"username": person.username, "password": "Wrong-password-1"},
             )
         body = {"username": person.username, "password": person.password}
-        assert (await people.client.post("/v1/auth/login", json=body)).status_code == 429
+        assert (await people.client.post("/api/v1/auth/login", json=body)).status_code == 429
         await asyncio.sleep(2.1)
-        assert (await people.client.post("/v1/auth/login", json=body)).status_code == 200
+        assert (await people.client.post("/api/v1/auth/login", json=body)).status_code == 200
 
 
 async def test_failed_logins_from_one_address_are_throttled(database_factory, amqp_url) -> None:
@@ -288,10 +293,11 @@ async def test_failed_logins_from_one_address_are_throttled(database_factory, am
     async with start_people(url, amqp_url, login_max_failures_per_ip=3) as people:
         for n in range(3):
             await people.client.post(
-                "/v1/auth/login", json={"username": f"guess.{n}", "password": "Wrong-password-1"}
+                "/api/v1/auth/login",
+                json={"username": f"guess.{n}", "password": "Wrong-password-1"},
             )
         refused = await people.client.post(
-            "/v1/auth/login", json={"username": "guess.9", "password": "Wrong-password-1"}
+            "/api/v1/auth/login", json={"username": "guess.9", "password": "Wrong-password-1"}
         )
         assert refused.status_code == 429
         assert int(refused.headers["retry-after"]) >= 1

@@ -12,10 +12,10 @@ import uuid
 import httpx
 import jwt
 
-from crm_platform.identity import SYSTEM_ROLE, verify_internal_token
+from crm_platform.identity import verify_internal_token
 from crm_platform.testing import free_port
 
-from .conftest import INTERNAL_TOKEN_SECRET, Received
+from .conftest import ADMIN, INTERNAL_TOKEN_SECRET, Received, api_key, person
 
 CUSTOMER_ID = str(uuid.uuid4())
 
@@ -30,9 +30,7 @@ def _is_problem(response: httpx.Response, status: int, slug: str, path: str) -> 
     return body
 
 
-async def test_the_service_gets_the_gateways_own_token_never_the_clients(
-    start_gateway,
-) -> None:
+async def test_the_service_gets_the_principals_token_never_the_clients(start_gateway) -> None:
     tokens = []
     async with start_gateway(internal_token_ttl_seconds=45) as gateway:
         for _ in range(2):
@@ -47,14 +45,14 @@ async def test_the_service_gets_the_gateways_own_token_never_the_clients(
     for token in tokens:
         identity = verify_internal_token(INTERNAL_TOKEN_SECRET, token)
         assert (identity.subject, identity.roles, identity.name) == (
-            "service:gateway",
-            {SYSTEM_ROLE},
-            "gateway",
+            ADMIN.user_id,
+            ADMIN.roles,
+            ADMIN.name,
         )
         claims = jwt.decode(token, options={"verify_signature": False})
         assert claims["exp"] - claims["iat"] == 45  # the configured lifetime
-    # Reused for half its lifetime (crm_platform.identity.ServiceToken renews it), so the
-    # services verify it once, not on every call.
+    # Reused for most of its lifetime, so the gateway signs nothing per call and the services
+    # verify it once, not on every call.
     assert tokens[0] == tokens[1]
 
 
@@ -235,3 +233,80 @@ async def test_forwarded_calls_are_measured_by_route_template_not_by_path(gatewa
         'service="gateway",status="200"}'
     ) in metrics
     assert CUSTOMER_ID not in metrics  # one series per route, not one per customer
+
+
+async def test_each_principal_reaches_the_service_as_itself(start_gateway) -> None:
+    current = {"principal": person("sales_rep", user_id="u-rep-1")}
+    async with start_gateway(principal=lambda: current["principal"]) as gateway:
+        seen = []
+        for principal in (
+            person("sales_rep", user_id="u-rep-1"),
+            person("sales_rep", user_id="u-rep-2"),
+            api_key("viewer", "customers:read"),
+        ):
+            current["principal"] = principal
+            [authorization] = Received.of(await gateway.get("/api/v1/customers")).header(
+                "authorization"
+            )
+            identity = verify_internal_token(INTERNAL_TOKEN_SECRET, authorization.split()[1])
+            seen.append((identity.subject, identity.roles))
+    assert seen == [
+        ("u-rep-1", {"sales_rep"}),
+        ("u-rep-2", {"sales_rep"}),
+        ("u-viewer-integration", {"viewer"}),  # a key acts as its owner
+    ]
+
+
+async def test_identity_the_client_sent_never_reaches_the_service(gateway) -> None:
+    sent = {
+        "x-api-key": "crm_k_secret",
+        "cookie": "refresh=abc",
+        "x-user-id": "u-admin",
+        "x-user-roles": "admin",
+        "x-internal-token": "forged",
+        "x-crm-identity": "forged",
+        "x-forwarded-user": "admin",
+        "x-kept": "yes",
+    }
+    received = Received.of(await gateway.get("/api/v1/customers", headers=sent))
+    for name in sent:
+        if name != "x-kept":
+            assert received.header(name) == [], name
+    assert received.header("x-kept") == ["yes"]
+
+
+async def test_a_services_cookie_goes_to_its_client_only(gateway) -> None:
+    first = await gateway.get("/api/v1/customers")
+    assert first.headers.get_list("set-cookie")  # the client gets it...
+    gateway.cookies.clear()
+    later = Received.of(await gateway.get("/api/v1/customers"))
+    assert later.header("cookie") == []  # ...and the gateway never sends it on to anyone
+
+
+async def test_a_read_whose_connection_failed_is_tried_once_more_a_write_is_not(
+    start_gateway,
+) -> None:
+    connections = []
+
+    async def first_drops(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        connections.append(1)
+        await reader.readuntil(b"\r\n\r\n")
+        if len(connections) % 2 == 1:
+            writer.close()  # hang up without an answer
+            return
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok")
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(first_drops, "127.0.0.1", 0)
+    url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+    try:
+        async with start_gateway(customers_url=url) as gateway:
+            read = await gateway.get("/api/v1/customers")
+            assert (read.status_code, read.text, len(connections)) == (200, "ok", 2)
+            connections.clear()
+            write = await gateway.post("/api/v1/customers", json={"name": "x"})
+            assert write.status_code == 503 and len(connections) == 1
+    finally:
+        server.close()
+        await server.wait_closed()

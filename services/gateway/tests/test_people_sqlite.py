@@ -17,21 +17,23 @@ async def test_people_on_sqlite(tmp_path: Path, amqp_url: str) -> None:
         person = await create_user(people, username="Sun.Li")
         tokens = await login(people.client, "sun.li", person.password)
         rotated = await people.client.post(
-            "/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]}
+            "/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]}
         )
         assert rotated.status_code == 200, rotated.text
         reused = await people.client.post(
-            "/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]}
+            "/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]}
         )
         assert reused.status_code == 401
-        me = await people.client.get("/v1/auth/me", headers=bearer(rotated.json()["access_token"]))
+        me = await people.client.get(
+            "/api/v1/auth/me", headers=bearer(rotated.json()["access_token"])
+        )
         assert me.status_code == 401  # the family went with the reuse
         key = await create_api_key(people)
         assert (
-            await people.client.get("/v1/auth/me", headers={"x-api-key": key["key"]})
+            await people.client.get("/api/v1/auth/me", headers={"x-api-key": key["key"]})
         ).status_code == 200
-        await people.client.post(f"/v1/users/{person.id}/disable", headers=people.admin)
-        audit = (await people.client.get("/v1/audit", headers=people.admin)).json()["items"]
+        await people.client.post(f"/api/v1/users/{person.id}/disable", headers=people.admin)
+        audit = (await people.client.get("/api/v1/audit", headers=people.admin)).json()["items"]
         assert [e["action"] for e in audit[:3]] == [
             "user_disabled",
             "api_key_created",
@@ -39,5 +41,5 @@ async def test_people_on_sqlite(tmp_path: Path, amqp_url: str) -> None:
         ]
         assert all(e["at"].endswith(("Z", "+00:00")) for e in audit)
         assert [e["id"] for e in audit] == sorted((e["id"] for e in audit), reverse=True)
-        user = (await people.client.get(f"/v1/users/{person.id}", headers=people.admin)).json()
+        user = (await people.client.get(f"/api/v1/users/{person.id}", headers=people.admin)).json()
         assert user["updated_at"].endswith(("Z", "+00:00")) and user["version"] == 2

@@ -3,11 +3,11 @@ Pure functions, no network."""
 
 import pytest
 
-from crm_gateway.api.proxy import _base_url
-from crm_gateway.domain.routes import ADMIN_UPSTREAMS, BUSINESS_UPSTREAMS, UPSTREAMS
+from crm_gateway.api.proxy import base_url
+from crm_gateway.domain.routes import ADMIN_ROUTES, BUSINESS_ROUTES, ROUTES, route_of
 from crm_gateway.settings import GatewaySettings
 
-CUSTOMERS = next(upstream for upstream in UPSTREAMS if upstream.name == "customers")
+CUSTOMERS = next(route for route in ROUTES if route.area == "customers")
 CUSTOMER_ID = "0b0e6a52-5d2c-4a57-9d1c-8f9e0e3c1a77"
 
 
@@ -33,7 +33,7 @@ def test_paths_outside_the_prefix_map_nowhere(public: str) -> None:
     assert CUSTOMERS.service_path(public) is None
 
 
-@pytest.mark.parametrize("upstream", BUSINESS_UPSTREAMS, ids=lambda upstream: upstream.name)
+@pytest.mark.parametrize("upstream", BUSINESS_ROUTES, ids=lambda route: route.area)
 def test_every_public_prefix_is_the_service_prefix_under_api(upstream) -> None:
     """``/api/v1/<area>...`` → ``<service>/v1/<area>...``, as clients are told."""
     assert upstream.public_prefix == "/api" + upstream.service_prefix
@@ -55,13 +55,41 @@ def test_every_public_prefix_is_the_service_prefix_under_api(upstream) -> None:
 def test_each_services_event_administration_is_under_admin(
     public: str, service: str, internal: str
 ) -> None:
-    [upstream] = [u for u in ADMIN_UPSTREAMS if u.service_path(public) is not None]
-    assert (upstream.name, upstream.service_path(public)) == (service, internal)
+    [upstream] = [u for u in ADMIN_ROUTES if u.service_path(public) is not None]
+    assert (upstream.service, upstream.service_path(public)) == (service, internal)
 
 
-@pytest.mark.parametrize("upstream", UPSTREAMS, ids=lambda upstream: upstream.name)
+@pytest.mark.parametrize("upstream", ROUTES, ids=lambda route: route.area)
 def test_every_upstream_is_reached_through_its_own_url_setting(upstream) -> None:
     """A route to a service with no URL setting would fail on every call, not at startup."""
-    field = upstream.name.replace("-", "_") + "_url"
+    field = upstream.service.replace("-", "_") + "_url"
     settings = GatewaySettings(**{field: "http://10.1.2.3:9000/"})
-    assert _base_url(settings, upstream) == "http://10.1.2.3:9000"  # no ``//v1`` from a slash
+    # no ``//v1`` from a slash
+    assert base_url(settings, upstream.service) == "http://10.1.2.3:9000"
+
+
+@pytest.mark.parametrize(
+    ("public", "area"),
+    [
+        ("/api/v1/customers/x/contacts", "customers"),
+        ("/api/v1/industries", "industries"),
+        ("/api/v1/tags/7", "tags"),
+        ("/api/v1/change-requests/1/approve", "change-requests"),
+        ("/api/v1/grading/policy", "grading"),
+        ("/api/v1/meta/enums", "meta"),
+        ("/api/v1/follow-ups", "follow-ups"),
+        ("/api/v1/action-items/1", "action-items"),
+        ("/api/v1/opportunities/1/stage", "opportunities"),
+        ("/api/v1/engagement/overdue", "engagement"),
+        ("/api/v1/analytics/funnel", "analytics"),
+        ("/api/v1/tickets/1/assign", "tickets"),
+        ("/api/v1/kb/articles", "kb"),
+        ("/api/v1/surveys/tok-123", "surveys"),
+        ("/api/v1/notifications", "notifications"),
+        ("/api/v1/webhooks/1/deliveries", "webhooks"),
+        ("/api/v1/admin/notifier/outbox", "admin/notifier"),
+    ],
+)
+def test_every_area_of_the_resource_map_has_a_route(public: str, area: str) -> None:
+    route = route_of(public)
+    assert route is not None and route.area == area

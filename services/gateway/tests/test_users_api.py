@@ -22,10 +22,10 @@ async def outbox(people: People, routing_key: str) -> list[dict]:
 
 async def test_create_user_answers_the_user_and_stages_user_created(people: People) -> None:
     body = user_body(roles=["sales_manager", "sales_rep"], team="华南销售部")
-    response = await people.client.post("/v1/users", json=body, headers=people.admin)
+    response = await people.client.post("/api/v1/users", json=body, headers=people.admin)
     assert response.status_code == 201, response.text
     user = response.json()
-    assert response.headers["location"] == f"/v1/users/{user['id']}"
+    assert response.headers["location"] == f"/api/v1/users/{user['id']}"
     assert "password" not in json.dumps(user)
     assert (user["roles"], user["active"], user["version"]) == (
         ["sales_manager", "sales_rep"],
@@ -53,7 +53,7 @@ async def test_create_user_answers_the_user_and_stages_user_created(people: Peop
 async def test_usernames_are_unique_regardless_of_case(people: People) -> None:
     await create_user(people, username="Zhao.Lei")
     again = await people.client.post(
-        "/v1/users", json=user_body(username="zhao.lei"), headers=people.admin
+        "/api/v1/users", json=user_body(username="zhao.lei"), headers=people.admin
     )
     assert again.status_code == 409, again.text
     assert again.json()["type"].endswith("username-taken")
@@ -73,7 +73,7 @@ async def test_usernames_are_unique_regardless_of_case(people: People) -> None:
 )
 async def test_invalid_users_are_422_naming_the_field(people: People, changes, field) -> None:
     response = await people.client.post(
-        "/v1/users", json=user_body(**changes), headers=people.admin
+        "/api/v1/users", json=user_body(**changes), headers=people.admin
     )
     assert response.status_code == 422, response.text
     assert field in [e["field"] for e in response.json()["errors"]]
@@ -81,7 +81,7 @@ async def test_invalid_users_are_422_naming_the_field(people: People, changes, f
 
 async def test_the_password_may_not_be_the_username(people: People) -> None:
     body = user_body(username="chen.jingjing", password="Chen.JingJing")
-    response = await people.client.post("/v1/users", json=body, headers=people.admin)
+    response = await people.client.post("/api/v1/users", json=body, headers=people.admin)
     assert response.status_code == 422
     assert "username" in response.json()["errors"][0]["message"]
 
@@ -89,8 +89,8 @@ async def test_the_password_may_not_be_the_username(people: People) -> None:
 async def test_create_is_idempotent_with_a_key(people: People) -> None:
     body = user_body()
     headers = {**people.admin, "idempotency-key": "create-user-1"}
-    first = await people.client.post("/v1/users", json=body, headers=headers)
-    second = await people.client.post("/v1/users", json=body, headers=headers)
+    first = await people.client.post("/api/v1/users", json=body, headers=headers)
+    second = await people.client.post("/api/v1/users", json=body, headers=headers)
     assert (first.status_code, second.status_code) == (201, 201)
     assert second.headers["idempotent-replay"] == "true"
     assert first.json()["id"] == second.json()["id"]
@@ -99,7 +99,7 @@ async def test_create_is_idempotent_with_a_key(people: People) -> None:
 async def test_edit_needs_the_version_and_a_stale_one_is_409(people: People) -> None:
     manager = await create_user(people, roles=["sales_manager"])
     person = await create_user(people)
-    url = f"/v1/users/{person.id}"
+    url = f"/api/v1/users/{person.id}"
     missing = await people.client.patch(url, json={"team": "西南销售部"}, headers=people.admin)
     assert missing.status_code == 428
     edited = await people.client.patch(
@@ -125,19 +125,19 @@ async def test_edit_needs_the_version_and_a_stale_one_is_409(people: People) -> 
     [event] = [e for e in await outbox(people, "user.updated") if e["subject"] == person.id]
     assert event["data"]["team"] == "西南销售部" and event["data"]["version"] == 2
     team = await people.client.get(
-        "/v1/users", params={"manager_id": manager.id}, headers=people.admin
+        "/api/v1/users", params={"manager_id": manager.id}, headers=people.admin
     )
     assert [u["id"] for u in team.json()["items"]] == [person.id]
 
 
 async def test_disable_and_enable_stage_their_events(people: People) -> None:
     person = await create_user(people)
-    disabled = await people.client.post(f"/v1/users/{person.id}/disable", headers=people.admin)
+    disabled = await people.client.post(f"/api/v1/users/{person.id}/disable", headers=people.admin)
     assert disabled.json()["active"] is False
     [event] = [e for e in await outbox(people, "user.disabled") if e["subject"] == person.id]
     assert event["data"]["active"] is False
     enabled = await people.client.post(
-        f"/v1/users/{person.id}/enable", json={"version": 2}, headers=people.admin
+        f"/api/v1/users/{person.id}/enable", json={"version": 2}, headers=people.admin
     )
     assert enabled.status_code == 200, enabled.text
     assert enabled.json()["active"] is True
@@ -146,12 +146,12 @@ async def test_disable_and_enable_stage_their_events(people: People) -> None:
 async def test_an_admin_cannot_disable_themself_or_drop_their_own_admin_role(
     people: People,
 ) -> None:
-    me = (await people.client.get("/v1/auth/me", headers=people.admin)).json()
+    me = (await people.client.get("/api/v1/auth/me", headers=people.admin)).json()
     assert (
-        await people.client.post(f"/v1/users/{me['id']}/disable", headers=people.admin)
+        await people.client.post(f"/api/v1/users/{me['id']}/disable", headers=people.admin)
     ).status_code == 409
     dropped = await people.client.put(
-        f"/v1/users/{me['id']}/roles", json={"roles": ["viewer"]}, headers=people.admin
+        f"/api/v1/users/{me['id']}/roles", json={"roles": ["viewer"]}, headers=people.admin
     )
     assert dropped.status_code == 409
 
@@ -159,12 +159,12 @@ async def test_an_admin_cannot_disable_themself_or_drop_their_own_admin_role(
 async def test_reset_password_ends_the_users_sessions(people: People) -> None:
     person, tokens = await signed_in(people)
     reset = await people.client.post(
-        f"/v1/users/{person.id}/password",
+        f"/api/v1/users/{person.id}/password",
         json={"new_password": "Winter-plum-blossom-7"},
         headers=people.admin,
     )
     assert reset.status_code == 204, reset.text
-    me = await people.client.get("/v1/auth/me", headers=bearer(tokens["access_token"]))
+    me = await people.client.get("/api/v1/auth/me", headers=bearer(tokens["access_token"]))
     assert me.status_code == 401
     await login(people.client, person.username, "Winter-plum-blossom-7")
 
@@ -175,36 +175,42 @@ async def test_list_pages_with_a_cursor_and_filters(people: People) -> None:
     cursor = None
     while True:
         params = {"team": "客服二组", "limit": 2, **({"cursor": cursor} if cursor else {})}
-        page = (await people.client.get("/v1/users", params=params, headers=people.admin)).json()
+        page = (
+            await people.client.get("/api/v1/users", params=params, headers=people.admin)
+        ).json()
         seen += [u["id"] for u in page["items"]]
         cursor = page["next_cursor"]
         if cursor is None:
             break
     assert sorted(seen) == sorted(p.id for p in made)
     agents = await people.client.get(
-        "/v1/users", params={"role": "service_agent", "team": "客服二组"}, headers=people.admin
+        "/api/v1/users", params={"role": "service_agent", "team": "客服二组"}, headers=people.admin
     )
     assert len(agents.json()["items"]) == 5
 
 
 async def test_unknown_user_is_404(people: People) -> None:
-    response = await people.client.get("/v1/users/no-such-id", headers=people.admin)
+    response = await people.client.get("/api/v1/users/no-such-id", headers=people.admin)
     assert response.status_code == 404
     assert response.headers["content-type"] == "application/problem+json"
 
 
 ADMIN_ROUTES = [
-    ("POST", "/v1/users", {"json": user_body()}),
-    ("GET", "/v1/users", {}),
-    ("GET", "/v1/users/{id}", {}),
-    ("PATCH", "/v1/users/{id}", {"json": {"team": "x", "version": 1}}),
-    ("POST", "/v1/users/{id}/disable", {}),
-    ("POST", "/v1/users/{id}/enable", {}),
-    ("PUT", "/v1/users/{id}/roles", {"json": {"roles": ["viewer"]}}),
-    ("POST", "/v1/users/{id}/password", {"json": {"new_password": "Autumn-moon-2026"}}),
-    ("POST", "/v1/api-keys", {"json": {"owner_id": "{id}", "name": "x", "scopes": ["meta:read"]}}),
-    ("GET", "/v1/api-keys", {}),
-    ("GET", "/v1/audit", {}),
+    ("POST", "/api/v1/users", {"json": user_body()}),
+    ("GET", "/api/v1/users", {}),
+    ("GET", "/api/v1/users/{id}", {}),
+    ("PATCH", "/api/v1/users/{id}", {"json": {"team": "x", "version": 1}}),
+    ("POST", "/api/v1/users/{id}/disable", {}),
+    ("POST", "/api/v1/users/{id}/enable", {}),
+    ("PUT", "/api/v1/users/{id}/roles", {"json": {"roles": ["viewer"]}}),
+    ("POST", "/api/v1/users/{id}/password", {"json": {"new_password": "Autumn-moon-2026"}}),
+    (
+        "POST",
+        "/api/v1/api-keys",
+        {"json": {"owner_id": "{id}", "name": "x", "scopes": ["meta:read"]}},
+    ),
+    ("GET", "/api/v1/api-keys", {}),
+    ("GET", "/api/v1/audit", {}),
 ]
 
 
@@ -226,12 +232,12 @@ async def test_admin_endpoints_are_refused_for_every_other_role(people: People, 
         )
         assert response.status_code == 403, (role, method, path, response.text)
         assert response.headers["content-type"] == "application/problem+json"
-    anonymous = await people.client.get("/v1/users")
+    anonymous = await people.client.get("/api/v1/users")
     assert anonymous.status_code == 401
 
 
 async def test_an_admins_api_key_cannot_administer(people: People) -> None:
     admin_user = await create_user(people, roles=["admin"])
     key = await create_api_key(people, owner=admin_user, scopes=["customers:read"])
-    response = await people.client.get("/v1/users", headers={"x-api-key": key["key"]})
+    response = await people.client.get("/api/v1/users", headers={"x-api-key": key["key"]})
     assert response.status_code == 403

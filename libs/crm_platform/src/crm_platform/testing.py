@@ -355,6 +355,17 @@ def bearer(
     return {"authorization": f"Bearer {token}"}
 
 
+async def sign_in(base_url: str, username: str, password: str) -> dict[str, str]:
+    """Headers of a person signed in at the gateway (``POST /api/v1/auth/login``)."""
+    async with httpx.AsyncClient(base_url=base_url, timeout=10) as client:
+        response = await client.post(
+            "/api/v1/auth/login", json={"username": username, "password": password}
+        )
+    if response.status_code != 200:
+        raise RuntimeError(f"sign-in as {username} failed: {response.status_code} {response.text}")
+    return {"authorization": f"Bearer {response.json()['access_token']}"}
+
+
 async def events_consumed(client: httpx.AsyncClient, event_type: str, outcome: str) -> float:
     """A consumer's count of ``event_type`` events with ``outcome``, read from /metrics (the
     registry is the test process's: compare before and after, never absolute values)."""

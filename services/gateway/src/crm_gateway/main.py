@@ -1,8 +1,9 @@
 """App factory of the gateway."""
 
 from fastapi import FastAPI
+from starlette.middleware.cors import CORSMiddleware
 
-from crm_gateway.api import api_keys, audit, auth, users
+from crm_gateway.api import api_document, api_keys, audit, auth, customer360, users
 from crm_gateway.api.deps import install_identity_problems, start_identity
 from crm_gateway.api.proxy import (
     IMPORTS_PATH,
@@ -10,6 +11,7 @@ from crm_gateway.api.proxy import (
     start_forwarding,
     stop_forwarding,
 )
+from crm_gateway.api.security_headers import SecurityHeadersMiddleware
 from crm_gateway.events.handlers import HANDLERS
 from crm_gateway.events.published import PUBLISHED_TYPES
 from crm_gateway.settings import GatewaySettings
@@ -24,7 +26,13 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app = create_service_app(
         settings,
         title="CRM gateway",
-        public_routers=[*IDENTITY_ROUTERS, router],
+        # The gateway's own operations before the forwarding routes' catch-all paths.
+        public_routers=[
+            *IDENTITY_ROUTERS,
+            customer360.router,
+            api_document.router,
+            router,
+        ],
         handlers=HANDLERS,
         published_types=PUBLISHED_TYPES,
         on_startup=[start_identity, start_forwarding],
@@ -32,4 +40,30 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         body_limits={IMPORTS_PATH: settings.import_max_bytes},
     )
     install_identity_problems(app)
+    if settings.cors_origin_list:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origin_list,
+            allow_methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=[
+                "authorization",
+                "content-type",
+                "if-match",
+                "idempotency-key",
+                "x-api-key",
+                "x-request-id",
+                "x-correlation-id",
+            ],
+            expose_headers=[
+                "etag",
+                "location",
+                "retry-after",
+                "x-request-id",
+                "ratelimit-limit",
+                "ratelimit-remaining",
+                "ratelimit-reset",
+            ],
+            max_age=600,
+        )
+    app.add_middleware(SecurityHeadersMiddleware, hsts_seconds=settings.hsts_seconds)
     return app

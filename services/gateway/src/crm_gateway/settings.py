@@ -1,4 +1,7 @@
-from pydantic import Field, model_validator
+from typing import Literal
+
+from limits import parse
+from pydantic import Field, field_validator, model_validator
 
 from crm_platform.settings import PlatformSettings, database_url_field
 
@@ -22,7 +25,7 @@ class GatewaySettings(PlatformSettings):
     import_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
     import_timeout_seconds: float = Field(default=120.0, gt=0)
 
-    # People and sessions (docs/services/gateway.md, "Users").
+    # People and sessions (docs/gateway.md, "Users").
     admin_username: str = Field(
         default=DEV_ADMIN_USERNAME, min_length=3, max_length=64, description="First admin"
     )
@@ -54,3 +57,28 @@ class GatewaySettings(PlatformSettings):
         if self.jwt_secret == self.internal_token_secret:
             raise ValueError("CRM_JWT_SECRET must differ from CRM_INTERNAL_TOKEN_SECRET")
         return self
+
+    # What carries forwarded calls: aiohttp's connection pool behind httpx's API (measured
+    # faster, docs/gateway-routes.md), or httpx's own.
+    upstream_transport: Literal["aiohttp", "httpx"] = "aiohttp"
+    # The customer 360 view waits this long for each section, then marks it missing.
+    customer_360_timeout_seconds: float = Field(default=3.0, gt=0)
+    # Requests per principal: one budget per person, one per API key (``limits`` notation).
+    rate_limit: str = "600/minute"
+    api_key_rate_limit: str = "1200/minute"
+    # Origins a browser may call the API from (comma-separated); none by default: no CORS.
+    cors_origins: str = ""
+    # Strict-Transport-Security max-age; 0 sends none (set it where TLS ends in front of us).
+    hsts_seconds: int = Field(default=0, ge=0)
+    # How long the combined API document reuses a service's OpenAPI document.
+    openapi_cache_seconds: float = Field(default=30.0, ge=0)
+
+    @field_validator("rate_limit", "api_key_rate_limit")
+    @classmethod
+    def _a_rate(cls, value: str) -> str:
+        parse(value)  # "600/minute", "10/second" ...; a ValueError names what is wrong
+        return value
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return [origin.strip() for origin in self.cors_origins.split(",") if origin.strip()]

@@ -17,7 +17,7 @@ from crm_gateway.domain import api_keys
 from crm_platform.http.dependencies import SessionDep
 
 router = APIRouter(
-    prefix="/v1/api-keys",
+    prefix="/api/v1/api-keys",
     tags=["api-keys"],
     dependencies=documented_security,
     responses={
@@ -38,7 +38,7 @@ async def create_key(
         answer.model_dump_json(),
         status_code=status.HTTP_201_CREATED,
         media_type="application/json",
-        headers={"location": f"/v1/api-keys/{created.key.id}", "cache-control": "no-store"},
+        headers={"location": f"/api/v1/api-keys/{created.key.id}", "cache-control": "no-store"},
     )
 
 

@@ -15,7 +15,7 @@ from crm_platform.http.dependencies import SessionDep
 from crm_platform.http.moments import UtcMoment
 
 router = APIRouter(
-    prefix="/v1/audit",
+    prefix="/api/v1/audit",
     tags=["audit"],
     dependencies=documented_security,
     responses={

@@ -28,7 +28,7 @@ from crm_platform.errors import Forbidden
 from crm_platform.http.dependencies import SessionDep
 from crm_platform.http.problems import problem_response
 
-router = APIRouter(prefix="/v1/auth", tags=["auth"])
+router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 NO_STORE = {"cache-control": "no-store"}  # tokens are never kept by a cache
 REFUSED = {401: {"description": "Not signed in, or the credentials are not valid"}}
 

@@ -37,7 +37,7 @@ CHALLENGE = {"www-authenticate": 'Bearer realm="crm"'}
 # Only for the OpenAPI document (``security`` of the gateway's own operations); the
 # dependency below reads the headers itself so the forwarding code can call it directly.
 documented_security = [
-    Depends(HTTPBearer(auto_error=False, description="An access token from /v1/auth/login")),
+    Depends(HTTPBearer(auto_error=False, description="An access token from /api/v1/auth/login")),
     Depends(APIKeyHeader(name="X-API-Key", auto_error=False, description="A partner's API key")),
 ]
 
@@ -64,10 +64,7 @@ async def authenticated(request: Request) -> Principal:
     problem with ``WWW-Authenticate: Bearer`` when credentials are missing or not valid."""
     found = _credentials(request)
     if found is None:
-        raise Unauthenticated(
-            "Sign in (Authorization: Bearer <access token>) or send an API key.",
-            slug="unauthenticated",
-        )
+        raise Unauthenticated("Sign in (Authorization: Bearer <access token>) or send an API key.")
     kind, credential = found
     runtime: ServiceRuntime = request.app.state.runtime
     settings: GatewaySettings = request.app.state.settings

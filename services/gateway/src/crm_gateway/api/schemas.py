@@ -91,7 +91,9 @@ class TokensOut(BaseModel):
     token_type: Literal["bearer"] = "bearer"
     access_token: str
     expires_in: int = Field(description="Seconds the access token is valid")
-    refresh_token: str = Field(description="Spend once at /v1/auth/refresh; a new one comes back")
+    refresh_token: str = Field(
+        description="Spend once at /api/v1/auth/refresh; a new one comes back"
+    )
     refresh_expires_at: datetime = Field(description="The end of this sign-in session")
     session_id: str
     user: UserOut

@@ -27,7 +27,7 @@ from crm_platform.http.idempotency import IdempotencyKey, claim_for, replay
 from crm_platform.idempotency import StoredResponse, run_once
 
 router = APIRouter(
-    prefix="/v1/users",
+    prefix="/api/v1/users",
     tags=["users"],
     dependencies=documented_security,
     responses={
@@ -80,7 +80,7 @@ async def create_user(
         UserOut.of(result).model_dump_json(),
         status_code=status.HTTP_201_CREATED,
         media_type="application/json",
-        headers={"etag": f'"{result.version}"', "location": f"/v1/users/{result.id}"},
+        headers={"etag": f'"{result.version}"', "location": f"/api/v1/users/{result.id}"},
     )
 
 

@@ -3,7 +3,7 @@ address, within a moving window, further attempts are refused until the window h
 
 Counted with the ``limits`` library's moving window in its in-memory storage: per process.
 Several gateway replicas need a shared storage (``limits`` speaks Redis, Memcached,
-MongoDB) so that failures on one replica count on all; see docs/services/gateway.md.
+MongoDB) so that failures on one replica count on all; see docs/gateway.md.
 """
 
 from __future__ import annotations
