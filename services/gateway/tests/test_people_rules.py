@@ -9,7 +9,8 @@ import pytest
 
 from crm_gateway.domain import tokens
 from crm_gateway.domain.passwords import Passwords, password_problems
-from crm_gateway.domain.roles import SCOPES, unknown_roles, unknown_scopes
+from crm_gateway.domain.roles import unknown_roles
+from crm_gateway.domain.routes import SCOPES, unknown_scopes
 from crm_gateway.domain.throttle import LoginThrottle, LoginThrottled
 
 SECRET = "rules-test-jwt-secret-0123456789-abcdefghij"

@@ -10,7 +10,8 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 from crm_gateway.db.models import ApiKey, AuditEntry, User
 from crm_gateway.domain.authentication import IssuedTokens
 from crm_gateway.domain.commands import CreateApiKey, CreateUser
-from crm_gateway.domain.roles import ROLES, SCOPES
+from crm_gateway.domain.roles import ROLES
+from crm_gateway.domain.routes import SCOPES
 from crm_platform.http.moments import UtcMoment
 from crm_platform.http.patch import Clearable, PatchBody
 

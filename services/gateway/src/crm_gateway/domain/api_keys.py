@@ -15,7 +15,7 @@ from crm_gateway.db.models import ApiKey
 from crm_gateway.domain import audit, tokens
 from crm_gateway.domain.audit import Caller
 from crm_gateway.domain.commands import CreateApiKey
-from crm_gateway.domain.roles import unknown_scopes
+from crm_gateway.domain.routes import unknown_scopes
 from crm_gateway.domain.users import load_user
 from crm_platform.errors import InvalidField, NotFound
 

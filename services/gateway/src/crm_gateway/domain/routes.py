@@ -17,19 +17,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from crm_gateway.domain.principals import Principal
-
-ADMIN = "admin"
-SALES_MANAGER = "sales_manager"
-SALES_REP = "sales_rep"
-SERVICE_SUPERVISOR = "service_supervisor"
-SERVICE_AGENT = "service_agent"
-VIEWER = "viewer"
-ROLES: tuple[str, ...] = (
+from crm_gateway.domain.roles import (
     ADMIN,
+    ROLES,
     SALES_MANAGER,
     SALES_REP,
-    SERVICE_SUPERVISOR,
     SERVICE_AGENT,
+    SERVICE_SUPERVISOR,
     VIEWER,
 )
 
@@ -132,7 +126,7 @@ BUSINESS_ROUTES: tuple[Route, ...] = (
     _area("tags", "customers", read=_ALL, write=frozenset({ADMIN}), scope="customers"),
     _area("change-requests", "customers", read=_ALL, write=_SALES, scope="customers"),
     _area("grading", "customers", read=_ALL, write=frozenset({ADMIN}), scope="customers"),
-    _area("meta", "customers", read=_ALL, write=frozenset()),  # codes and labels
+    _area("meta", "customers", read=_ALL, write=frozenset(), scope="meta"),  # codes and labels
     # engagement: a rep's own customers' follow-ups and opportunities; managers all of them
     _area("follow-ups", "engagement", read=_SALES | {VIEWER}, write=_SALES, scope="follow-ups"),
     _area("action-items", "engagement", read=_SALES | {VIEWER}, write=_SALES, scope="follow-ups"),
@@ -175,6 +169,17 @@ ADMIN_ROUTES: tuple[Route, ...] = tuple(
     for service in ("customers", "engagement", "service-desk", "notifier")
 )
 ROUTES: tuple[Route, ...] = BUSINESS_ROUTES + ADMIN_ROUTES
+# Every scope a partner's API key may carry: the ones some route asks for, and nothing else.
+SCOPES: frozenset[str] = frozenset(
+    {f"{route.scope}:{access}" for route in ROUTES if route.scope for access in ("read", "write")}
+    | {route.manage_scope for route in ROUTES if route.manage_scope}
+)
+
+
+def unknown_scopes(scopes: list[str] | tuple[str, ...] | set[str]) -> list[str]:
+    return sorted(set(scopes) - SCOPES)
+
+
 SERVICES: tuple[str, ...] = ("customers", "engagement", "service-desk", "notifier")
 # Paths every service serves that are not part of the public API.
 OPERATIONAL_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
