@@ -38,9 +38,6 @@ import json
 import os
 import platform
 import random
-import shutil
-import signal
-import subprocess
 import sys
 import time
 import uuid
@@ -59,7 +56,13 @@ import aiohttp  # noqa: E402
 import asyncpg  # noqa: E402
 import httpx  # noqa: E402
 from bare_path import closed_loop, measure_bare_ceiling, open_loop  # noqa: E402
-from reporting import git_revision, percentiles_ms, write_results  # noqa: E402
+from reporting import (  # noqa: E402
+    git_revision,
+    percentiles_ms,
+    start_profiler,
+    stop_profiler,
+    write_results,
+)
 
 from crm_platform.identity import mint_internal_token  # noqa: E402
 from crm_platform.settings import DEV_INTERNAL_TOKEN_SECRET  # noqa: E402
@@ -525,12 +528,12 @@ async def measure_ours(
         # --- (a) sustained throughput -------------------------------------
         base = await watch.count()
         meter.start()
-        profiler = _start_profiler(system.processes["customers"], profile) if profile else None
+        profiler = start_profiler(system.processes["customers"], profile) if profile else None
         first_post = time.perf_counter()
         sustained = await closed_loop(client.create, sustained_events, concurrency)
         posts_done = time.perf_counter()
         if profiler:
-            _stop_profiler(profiler, profile)
+            stop_profiler(profiler, profile)
         drained = await watch.wait_for(base + sustained_events)
         sustained_cpu = await meter.stop(sustained_events)
         sustained_seconds = drained - first_post
@@ -571,24 +574,6 @@ async def measure_ours(
         "warmup_events": warmup_events,
         "concurrency": concurrency,
     }
-
-
-def _start_profiler(process: ServiceProcess, output: Path) -> subprocess.Popen[bytes]:
-    """py-spy sampling the customers process during the sustained phase (its CPU figures then
-    include the sampling's cost: profile in a run of its own)."""
-    spy = shutil.which("py-spy")
-    if spy is None or process.process is None:
-        raise SystemExit("--profile-customers needs py-spy on PATH (pip install --user py-spy)")
-    output.parent.mkdir(parents=True, exist_ok=True)
-    command = [spy, "record", "--pid", str(process.process.pid), "--rate", "250"]
-    command += ["--format", "raw", "--output", str(output), "--nonblocking"]
-    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-
-
-def _stop_profiler(profiler: subprocess.Popen[bytes], output: Path) -> None:
-    profiler.send_signal(signal.SIGINT)
-    _, errors = profiler.communicate(timeout=60)
-    print(f"  profile of the customers process: {output} ({errors.decode()[-200:].strip()})")
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:

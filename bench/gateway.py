@@ -46,7 +46,13 @@ import asyncpg  # noqa: E402
 from bare_path import closed_loop, open_loop  # noqa: E402
 from customers_search import Dataset, load  # noqa: E402
 from event_path import company_name  # noqa: E402
-from reporting import git_revision, percentiles_ms, write_results  # noqa: E402
+from reporting import (  # noqa: E402
+    git_revision,
+    percentiles_ms,
+    start_profiler,
+    stop_profiler,
+    write_results,
+)
 
 from crm_customers.__main__ import MIGRATIONS_DIR as CUSTOMERS_MIGRATIONS  # noqa: E402
 from crm_platform.identity import mint_internal_token  # noqa: E402
@@ -225,9 +231,14 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             figures["get_direct"] = await saturate(
                 direct_get, args.requests, args.connections, pids
             )
+            profiler = (
+                start_profiler(gateway, args.profile_gateway) if args.profile_gateway else None
+            )
             figures["get_gateway"] = await saturate(
                 gateway_get, args.requests, args.connections, pids
             )
+            if profiler:
+                stop_profiler(profiler, args.profile_gateway)
             print(f"[{transport}] GET at {args.rate}/s for {args.seconds} s")
             figures["rate_direct"] = await at_rate(direct_get, args.rate, args.seconds)
             figures["rate_gateway"] = await at_rate(gateway_get, args.rate, args.seconds)
@@ -316,6 +327,12 @@ def summary(result: dict[str, Any]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=10_000)
+    parser.add_argument(
+        "--profile-gateway",
+        type=Path,
+        metavar="FILE",
+        help="py-spy the gateway during its GET saturation phase into FILE (collapsed stacks)",
+    )
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--requests", type=int, default=6000, help="GETs per saturation phase")
     parser.add_argument("--writes", type=int, default=1500, help="creates and lists")

@@ -4,6 +4,8 @@ JSON result files under ``bench/results/``."""
 from __future__ import annotations
 
 import json
+import shutil
+import signal
 import statistics
 import subprocess
 from collections.abc import Sequence
@@ -55,3 +57,21 @@ def write_results(benchmark: str, result: dict[str, Any]) -> Path:
     path.write_text(text)
     (RESULTS_DIR / f"{benchmark}-latest.json").write_text(text)
     return path
+
+
+def start_profiler(process: Any, output: Path) -> subprocess.Popen[bytes]:
+    """py-spy sampling a service process (a ``ServiceProcess``) into ``output`` (collapsed
+    stacks); its CPU figures then include the sampling's cost: profile in a run of its own."""
+    spy = shutil.which("py-spy")
+    if spy is None or process.process is None:
+        raise SystemExit("profiling needs py-spy on PATH (pip install --user py-spy)")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    command = [spy, "record", "--pid", str(process.process.pid), "--rate", "250"]
+    command += ["--format", "raw", "--output", str(output), "--nonblocking"]
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def stop_profiler(profiler: subprocess.Popen[bytes], output: Path) -> None:
+    profiler.send_signal(signal.SIGINT)
+    _, errors = profiler.communicate(timeout=60)
+    print(f"  profile: {output} ({errors.decode()[-200:].strip()})")

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import exists, func, insert, select, update
+from sqlalchemy import bindparam, exists, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -139,22 +139,27 @@ class SignedInState:
     session_expires_at: datetime
 
 
+# Built once, on bound parameters: every authenticated request runs one of these two, and
+# building a statement (and its cache key) per call cost more CPU than the lookup itself.
+_SIGNED_IN_STATE = (
+    select(
+        User.active,
+        User.roles,
+        User.display_name,
+        User.team,
+        UserSession.revoked_at,
+        UserSession.expires_at,
+    )
+    .join(UserSession, UserSession.user_id == User.id)  # type: ignore[arg-type]
+    .where(User.id == bindparam("user_id"), UserSession.id == bindparam("session_id"))
+)
+
+
 async def signed_in_state(
     connection: AsyncConnection, user_id: str, session_id: str
 ) -> SignedInState | None:
-    statement = (
-        select(
-            User.active,
-            User.roles,
-            User.display_name,
-            User.team,
-            UserSession.revoked_at,
-            UserSession.expires_at,
-        )
-        .join(UserSession, UserSession.user_id == User.id)  # type: ignore[arg-type]
-        .where(User.id == user_id, UserSession.id == session_id)
-    )
-    row = (await connection.execute(statement)).first()
+    parameters = {"user_id": user_id, "session_id": session_id}
+    row = (await connection.execute(_SIGNED_IN_STATE, parameters)).first()
     if row is None:
         return None
     return SignedInState(row[0], list(row[1]), row[2], row[3], row[4] is not None, row[5])
@@ -174,24 +179,26 @@ class KeyState:
     owner_team: str | None
 
 
-async def key_state(connection: AsyncConnection, prefix: str) -> KeyState | None:
-    statement = (
-        select(
-            ApiKey.id,
-            ApiKey.secret_hash,
-            ApiKey.scopes,
-            ApiKey.expires_at,
-            ApiKey.revoked_at,
-            User.id,
-            User.active,
-            User.roles,
-            User.display_name,
-            User.team,
-        )
-        .join(User, User.id == ApiKey.owner_id)  # type: ignore[arg-type]
-        .where(ApiKey.prefix == prefix)
+_KEY_STATE = (
+    select(
+        ApiKey.id,
+        ApiKey.secret_hash,
+        ApiKey.scopes,
+        ApiKey.expires_at,
+        ApiKey.revoked_at,
+        User.id,
+        User.active,
+        User.roles,
+        User.display_name,
+        User.team,
     )
-    row = (await connection.execute(statement)).first()
+    .join(User, User.id == ApiKey.owner_id)  # type: ignore[arg-type]
+    .where(ApiKey.prefix == bindparam("prefix"))
+)
+
+
+async def key_state(connection: AsyncConnection, prefix: str) -> KeyState | None:
+    row = (await connection.execute(_KEY_STATE, {"prefix": prefix})).first()
     if row is None:
         return None
     return KeyState(
