@@ -107,6 +107,8 @@ async def test_the_gateway_serves_one_document_of_public_paths(
     assert "/api/v1/customers/{customer_id}" in paths
     assert "/api/v1/tags" in paths and "/api/v1/meta/enums" in paths
     assert "/api/v1/customers/{customer_id}/360" in paths  # the gateway's own
+    for own in ("/api/v1/auth/login", "/api/v1/users", "/api/v1/api-keys", "/api/v1/audit"):
+        assert own in paths, own  # people and partners: the gateway's own API
     assert all(path.startswith("/api/v1/") for path in paths)
     assert not any("/admin/" in path or path.endswith(("healthz", "metrics")) for path in paths)
     assert document["x-crm-missing-services"] == ["engagement", "notifier", "service-desk"]
