@@ -4,7 +4,7 @@ from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 
 from crm_gateway.api import api_document, api_keys, audit, auth, customer360, users
-from crm_gateway.api.deps import install_identity_problems, start_identity
+from crm_gateway.api.deps import install_identity_problems, start_identity, stop_identity
 from crm_gateway.api.proxy import (
     IMPORTS_PATH,
     router,
@@ -36,7 +36,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         handlers=HANDLERS,
         published_types=PUBLISHED_TYPES,
         on_startup=[start_identity, start_forwarding],
-        on_shutdown=[stop_forwarding],
+        on_shutdown=[stop_forwarding, stop_identity],
         body_limits={IMPORTS_PATH: settings.import_max_bytes},
     )
     install_identity_problems(app)

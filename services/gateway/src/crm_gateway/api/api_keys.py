@@ -11,7 +11,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response, status
 
-from crm_gateway.api.deps import AdminDep, caller_of, documented_security
+from crm_gateway.api.deps import FORGETS_IDENTITIES, AdminDep, caller_of, documented_security
 from crm_gateway.api.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyOut, ApiKeyPage
 from crm_gateway.domain import api_keys
 from crm_platform.http.dependencies import SessionDep
@@ -19,7 +19,7 @@ from crm_platform.http.dependencies import SessionDep
 router = APIRouter(
     prefix="/api/v1/api-keys",
     tags=["api-keys"],
-    dependencies=documented_security,
+    dependencies=[FORGETS_IDENTITIES, *documented_security],
     responses={
         401: {"description": "Not signed in"},
         403: {"description": "Not an admin (or an API key)"},

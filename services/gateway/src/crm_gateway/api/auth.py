@@ -7,6 +7,7 @@ from fastapi.responses import JSONResponse
 
 from crm_gateway.api.deps import (
     CHALLENGE,
+    FORGETS_IDENTITIES,
     AuthenticatedDep,
     authenticated,
     caller_of,
@@ -28,7 +29,7 @@ from crm_platform.errors import Forbidden
 from crm_platform.http.dependencies import SessionDep
 from crm_platform.http.problems import problem_response
 
-router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
+router = APIRouter(prefix="/api/v1/auth", tags=["auth"], dependencies=[FORGETS_IDENTITIES])
 NO_STORE = {"cache-control": "no-store"}  # tokens are never kept by a cache
 REFUSED = {401: {"description": "Not signed in, or the credentials are not valid"}}
 

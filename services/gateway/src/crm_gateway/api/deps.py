@@ -2,20 +2,28 @@
 or a partner's API key), ``require_roles`` for the gateway's own admin endpoints, the
 identity the forwarding mints its internal token for, and the identity machinery's start.
 
-``authenticated`` reads the user's active flag and roles, and the session's revocation (or
-the key's revocation, expiry and owner), by primary key on every request, with no cache: a
-disabled user, a revoked key or an ended session is refused on the very next request.
+``authenticated`` checks the user's active flag and roles, and the session's revocation (or
+the key's revocation, expiry and owner) on every request, as this process last read them: it
+forgets them when the database notifies a change (``db/identity_reads.py``) and after its own
+identity writes, so a disabled user, a revoked key or an ended session is refused on the next
+request.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.security import APIKeyHeader, HTTPBearer
 
+from crm_gateway.db.identity_reads import (
+    IdentityChangeListener,
+    IdentityReads,
+    RememberedIdentityReads,
+)
 from crm_gateway.domain import authentication, users
 from crm_gateway.domain.audit import Caller
 from crm_gateway.domain.authentication import TokenSettings
@@ -67,13 +75,13 @@ async def authenticated(request: Request) -> Principal:
         raise Unauthenticated("Sign in (Authorization: Bearer <access token>) or send an API key.")
     kind, credential = found
     settings: GatewaySettings = request.app.state.settings
-    async with request.app.state.identity_reader.connect() as connection:
-        if kind == "key":
-            principal = await authentication.principal_of_api_key(connection, credential)
-        else:
-            principal = await authentication.principal_of_access_token(
-                connection, settings.jwt_secret, credential
-            )
+    states: IdentityReads = request.app.state.identity_reads
+    if kind == "key":
+        principal = await authentication.principal_of_api_key(states, credential)
+    else:
+        principal = await authentication.principal_of_access_token(
+            states, settings.jwt_secret, credential
+        )
     request.state.principal = principal
     return principal
 
@@ -164,10 +172,13 @@ async def start_identity(app: FastAPI) -> None:
         refresh_ttl_seconds=settings.refresh_token_ttl_seconds,
     )
     runtime: ServiceRuntime = app.state.runtime
-    # Every authenticated request reads its user (and session or key) once: in autocommit,
-    # one round trip, where a transaction's BEGIN and ROLLBACK made it three (measured: the
-    # two took about as much of the gateway's CPU as the read).
-    app.state.identity_reader = runtime.engine.execution_options(isolation_level="AUTOCOMMIT")
+    if runtime.engine.dialect.name == "postgresql":
+        reads = RememberedIdentityReads(runtime.engine)
+        app.state.identity_listener = IdentityChangeListener(settings.database_url, reads)
+        app.state.identity_listener.start()
+        app.state.identity_reads = reads
+    else:  # one process on one machine: read every time
+        app.state.identity_reads = IdentityReads(runtime.engine)
     try:
         async with runtime.sessionmaker() as session, session.begin():
             created = await users.bootstrap_admin(
@@ -180,3 +191,26 @@ async def start_identity(app: FastAPI) -> None:
         created = None
     if created is not None:
         log.info("no user existed: created the admin %r (CRM_ADMIN_USERNAME)", created.username)
+
+
+async def stop_identity(app: FastAPI) -> None:
+    listener: IdentityChangeListener | None = getattr(app.state, "identity_listener", None)
+    if listener is not None:
+        await listener.stop()
+
+
+async def forgets_identities(request: Request) -> AsyncIterator[None]:
+    """For the routes that change users, sessions and keys: after the request (its
+    transaction committed), this process forgets what it remembered, so its very next request
+    reads the change; other processes learn of it from the database's notification."""
+    try:
+        yield
+    finally:
+        if request.method not in ("GET", "HEAD"):
+            reads: IdentityReads | None = getattr(request.app.state, "identity_reads", None)
+            if reads is not None:
+                reads.forget_all()
+
+
+# Entered before the request's transaction, so it leaves after that transaction committed.
+FORGETS_IDENTITIES = Depends(forgets_identities, scope="function")

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response, status
 
-from crm_gateway.api.deps import AdminDep, caller_of, documented_security
+from crm_gateway.api.deps import FORGETS_IDENTITIES, AdminDep, caller_of, documented_security
 from crm_gateway.api.schemas import (
     PasswordResetBody,
     Role,
@@ -29,7 +29,7 @@ from crm_platform.idempotency import StoredResponse, run_once
 router = APIRouter(
     prefix="/api/v1/users",
     tags=["users"],
-    dependencies=documented_security,
+    dependencies=[FORGETS_IDENTITIES, *documented_security],
     responses={
         401: {"description": "Not signed in"},
         403: {"description": "Not an admin (or an API key)"},

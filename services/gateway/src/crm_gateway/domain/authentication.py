@@ -11,9 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Literal
+from typing import Literal, Protocol
 
-from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm_gateway.db import repository
@@ -217,19 +216,28 @@ async def change_password(
 # --------------------------------------------------------------------------- per request
 
 
-async def principal_of_access_token(
-    connection: AsyncConnection, secret: str, token: str
-) -> Principal:
-    """The person an access token speaks for, as they are *now*: one primary-key read per
-    request of the user's active flag and roles and the session's revocation, so disabling a
-    user, ending a session or changing roles takes effect on the very next request."""
+class IdentityStates(Protocol):
+    """Where the per-request state comes from (``db/identity_reads.py``: the database, or
+    what this process remembers of it until told of a change)."""
+
+    async def signed_in_state(
+        self, user_id: str, session_id: str
+    ) -> repository.SignedInState | None: ...
+
+    async def key_state(self, prefix: str) -> repository.KeyState | None: ...
+
+
+async def principal_of_access_token(states: IdentityStates, secret: str, token: str) -> Principal:
+    """The person an access token speaks for, as they are *now*: the user's active flag and
+    roles and the session's revocation as of the last change, so disabling a user, ending a
+    session or changing roles takes effect on the next request."""
     try:
         claims = tokens.verify_access_token(secret, token)
     except tokens.TokenRefused as exc:
         raise Unauthenticated(
             f"The access token is not valid: {exc}.", slug="invalid-token"
         ) from exc
-    state = await repository.signed_in_state(connection, claims.user_id, claims.session_id)
+    state = await states.signed_in_state(claims.user_id, claims.session_id)
     if state is None or not state.active:
         raise Unauthenticated("The account is disabled or gone.", slug="invalid-token")
     if state.session_revoked or state.session_expires_at <= datetime.now(UTC):
@@ -244,11 +252,11 @@ async def principal_of_access_token(
     )
 
 
-async def principal_of_api_key(connection: AsyncConnection, key: str) -> Principal:
+async def principal_of_api_key(states: IdentityStates, key: str) -> Principal:
     """The owner an API key acts as, narrowed by its scopes; a revoked or expired key, or
-    one whose owner is disabled, is refused from the moment it happened (read per request)."""
+    one whose owner is disabled, is refused from the moment it happened."""
     prefix = tokens.api_key_prefix(key)
-    state = await repository.key_state(connection, prefix) if prefix else None
+    state = await states.key_state(prefix) if prefix else None
     if state is None or not tokens.same_digest(key, state.secret_hash):
         raise Unauthenticated("The API key is not valid.", slug="invalid-api-key")
     if state.revoked:
