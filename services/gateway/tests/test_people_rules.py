@@ -107,6 +107,20 @@ def _tampered() -> str:
 def test_access_tokens_that_are_refused(token: str) -> None:
     with pytest.raises(tokens.TokenRefused):
         tokens.verify_access_token(SECRET, token)
+    with pytest.raises(tokens.TokenRefused):  # and by the verifier that remembers
+        tokens.AccessTokenVerifier(SECRET).verify(token)
+
+
+def test_a_remembered_token_expires_by_the_same_rule() -> None:
+    now = datetime.now(UTC)
+    token, expires = tokens.mint_access_token(
+        SECRET, user_id="u-9", session_id="s-9", now=now, ttl_seconds=900
+    )
+    verifier = tokens.AccessTokenVerifier(SECRET)
+    assert verifier.verify(token).user_id == "u-9"
+    assert verifier.verify(token, now=expires + tokens.LEEWAY_SECONDS - 1).user_id == "u-9"
+    with pytest.raises(tokens.TokenRefused):  # past exp + leeway: checked again, refused
+        verifier.verify(token, now=expires + tokens.LEEWAY_SECONDS + 1)
 
 
 def test_a_minted_access_token_verifies() -> None:

@@ -31,7 +31,7 @@ from crm_gateway.domain.passwords import Passwords, password_problems
 from crm_gateway.domain.principals import Principal
 from crm_gateway.domain.roles import ADMIN
 from crm_gateway.domain.throttle import LoginThrottle, LoginThrottled
-from crm_gateway.domain.tokens import API_KEY_MARK
+from crm_gateway.domain.tokens import API_KEY_MARK, AccessTokenVerifier
 from crm_gateway.settings import GatewaySettings
 from crm_platform.errors import Conflict, Forbidden, Unauthenticated
 from crm_platform.http.problems import problem_response, status_of
@@ -74,13 +74,12 @@ async def authenticated(request: Request) -> Principal:
     if found is None:
         raise Unauthenticated("Sign in (Authorization: Bearer <access token>) or send an API key.")
     kind, credential = found
-    settings: GatewaySettings = request.app.state.settings
     states: IdentityReads = request.app.state.identity_reads
     if kind == "key":
         principal = await authentication.principal_of_api_key(states, credential)
     else:
         principal = await authentication.principal_of_access_token(
-            states, settings.jwt_secret, credential
+            states, request.app.state.access_tokens, credential
         )
     request.state.principal = principal
     return principal
@@ -166,6 +165,7 @@ async def start_identity(app: FastAPI) -> None:
         max_per_ip=settings.login_max_failures_per_ip,
         window_seconds=settings.login_failure_window_seconds,
     )
+    app.state.access_tokens = AccessTokenVerifier(settings.jwt_secret)
     app.state.token_settings = TokenSettings(
         secret=settings.jwt_secret,
         access_ttl_seconds=settings.access_token_ttl_seconds,

@@ -227,12 +227,14 @@ class IdentityStates(Protocol):
     async def key_state(self, prefix: str) -> repository.KeyState | None: ...
 
 
-async def principal_of_access_token(states: IdentityStates, secret: str, token: str) -> Principal:
+async def principal_of_access_token(
+    states: IdentityStates, verifier: tokens.AccessTokenVerifier, token: str
+) -> Principal:
     """The person an access token speaks for, as they are *now*: the user's active flag and
     roles and the session's revocation as of the last change, so disabling a user, ending a
     session or changing roles takes effect on the next request."""
     try:
-        claims = tokens.verify_access_token(secret, token)
+        claims = verifier.verify(token)
     except tokens.TokenRefused as exc:
         raise Unauthenticated(
             f"The access token is not valid: {exc}.", slug="invalid-token"

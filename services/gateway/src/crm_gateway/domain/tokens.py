@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -76,6 +77,33 @@ def verify_access_token(secret: str, token: str) -> AccessClaims:
     if not all(isinstance(value, str) and value for value in (subject, session, token_id)):
         raise TokenRefused("sub, sid and jti must be strings")
     return AccessClaims(subject, session, token_id, int(claims["exp"]))
+
+
+class AccessTokenVerifier:
+    """``verify_access_token`` remembering the tokens it verified until they expire (by the
+    same rule: ``exp`` plus the leeway): a client sends its token with every request of the
+    token's life, and checking the signature each time was 7% of a forwarded call's CPU. Only
+    the token's own validity is remembered; whether its user and session still may is read
+    per request (``IdentityStates``)."""
+
+    def __init__(self, secret: str, *, max_entries: int = 50_000) -> None:
+        self._secret = secret
+        self._max_entries = max_entries
+        self._verified: dict[str, AccessClaims] = {}
+
+    def verify(self, token: str, *, now: float | None = None) -> AccessClaims:
+        now = time.time() if now is None else now
+        claims = self._verified.get(token)
+        if claims is not None:
+            if now < claims.expires_at + LEEWAY_SECONDS:
+                return claims
+            del self._verified[token]
+            raise TokenRefused("Signature has expired")  # PyJWT's words for the same rule
+        claims = verify_access_token(self._secret, token)
+        if len(self._verified) >= self._max_entries:
+            self._verified.clear()
+        self._verified[token] = claims
+        return claims
 
 
 def new_refresh_token() -> str:
