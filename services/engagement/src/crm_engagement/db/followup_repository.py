@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, func, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm_engagement.db.followup_models import (
@@ -115,7 +116,7 @@ async def list_followups(
     conditions = _followup_conditions(flt)
     total = (
         await session.exec(select(func.count()).select_from(FollowUp).where(*conditions))  # type: ignore[call-overload]
-    ).one()[0]
+    ).one()
     rows = await session.exec(
         select(FollowUp)
         .where(*conditions)
@@ -176,7 +177,7 @@ async def list_action_items(
         conditions.append(ActionItem.done == done)
     total = (
         await session.exec(select(func.count()).select_from(ActionItem).where(*conditions))  # type: ignore[call-overload]
-    ).one()[0]
+    ).one()
     rows = await session.exec(
         select(ActionItem)
         .where(*conditions)
@@ -251,7 +252,7 @@ async def list_reminders(
         conditions.append(Reminder.fired_at.is_not(None) if fired else Reminder.fired_at.is_(None))  # type: ignore[union-attr]
     total = (
         await session.exec(select(func.count()).select_from(Reminder).where(*conditions))  # type: ignore[call-overload]
-    ).one()[0]
+    ).one()
     rows = await session.exec(
         select(Reminder)
         .where(*conditions)
@@ -331,7 +332,7 @@ async def overdue_customers(
             .join(CustomerActivity, CustomerActivity.customer_id == CustomerReplica.id)
             .where(*conditions)
         )
-    ).one()[0]
+    ).one()
     statement = base.where(*conditions).order_by(anchor, CustomerReplica.code).offset(offset)
     if limit is not None:
         statement = statement.limit(limit)
@@ -410,7 +411,7 @@ async def list_tasks(
         conditions.append(PlanTask.due_on <= due_to)
     total = (
         await session.exec(select(func.count()).select_from(PlanTask).where(*conditions))  # type: ignore[call-overload]
-    ).one()[0]
+    ).one()
     rows = await session.exec(
         select(PlanTask)
         .where(*conditions)

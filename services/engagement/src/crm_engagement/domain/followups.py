@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -89,7 +89,9 @@ async def log_followup(
         method=command.method,
         summary=command.summary.strip(),
         feedback=command.feedback,
-        next_follow_up_at=command.next_follow_up_at,
+        next_follow_up_at=(
+            command.next_follow_up_at.astimezone(UTC) if command.next_follow_up_at else None
+        ),
         follower_id=follower_id,
         outcome=command.outcome,
         opportunity_id=command.opportunity_id,
@@ -101,7 +103,7 @@ async def log_followup(
     session.add(followup)
     await session.flush()
     items = []
-    for new in command.action_items:
+    for position, new in enumerate(command.action_items):
         item = ActionItem(
             id=uuid.uuid4(),
             followup_id=followup.id,
@@ -109,7 +111,7 @@ async def log_followup(
             action=new.action,
             assignee_id=new.assignee_id or follower_id,
             due_on=new.due_on,
-            created_at=now,
+            created_at=now + timedelta(microseconds=position),  # listed in the order given
         )
         session.add(item)
         items.append(item)
