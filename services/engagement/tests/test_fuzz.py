@@ -1,5 +1,5 @@
-"""Generated requests against every operation of the engagement API (today the operations
-every service has: health, readiness, metrics, parked events and outbox): none may answer 5xx."""
+"""Generated requests against every operation of the engagement API (follow-ups, action
+items, overdue, reminders, plans, settings, and what every service has): none may answer 5xx."""
 
 from crm_engagement.main import create_app
 from crm_engagement.settings import Settings

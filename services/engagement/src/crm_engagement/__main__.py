@@ -1,6 +1,6 @@
 from pathlib import Path
 
-from crm_engagement.events.handlers import HANDLERS
+from crm_engagement.events.handlers import build_handlers
 from crm_engagement.settings import Settings
 from crm_platform.cli import run_cli
 
@@ -12,7 +12,7 @@ def main() -> None:
         settings_factory=Settings,
         app_factory="crm_engagement.main:create_app",
         migrations_dir=MIGRATIONS_DIR,
-        consumed_types=lambda _settings: HANDLERS,
+        consumed_types=build_handlers,
         default_port=8002,
     )
 
