@@ -8,6 +8,7 @@ import yaml
 from crm_customers.events import handlers as customers_consumed
 from crm_customers.events import published as customers_published
 from crm_customers.settings import CustomersSettings
+from crm_engagement.events import published as engagement_published
 from crm_engagement.events.handlers import HANDLERS as ENGAGEMENT_HANDLERS
 from crm_gateway.events import handlers as gateway_consumed
 from crm_gateway.events import published as gateway_published
@@ -17,6 +18,7 @@ from crm_service_desk.events.handlers import HANDLERS as SERVICE_DESK_HANDLERS
 CATALOGUE = yaml.safe_load((Path(__file__).parents[1] / "docs" / "asyncapi.yaml").read_text())
 PUBLISHERS = {
     "customers": customers_published.PAYLOADS,
+    "engagement": engagement_published.PAYLOADS,
     "gateway": gateway_published.PAYLOADS,
 }
 CONSUMERS = {
