@@ -265,7 +265,7 @@ async def _table_exists(connection: asyncpg.Connection, table: str) -> bool:
 # refuses with NotImplementedError while its table is missing; at the merge, the lead replaces
 # the marked part with the real load / scan / body (the load shape is ready: _post_load).
 
-FOLLOWUP_TABLE = "follow_up"  # TODO-at-merge: the follow-up table's real name
+FOLLOWUP_TABLE = "followup"  # the follow-ups branch's table
 
 
 async def load_followups(connection: asyncpg.Connection, count: int) -> dict[str, Any]:

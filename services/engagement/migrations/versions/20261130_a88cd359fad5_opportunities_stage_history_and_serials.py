@@ -22,16 +22,19 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.create_table(
-        "idempotency_record",
-        sa.Column("subject", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
-        sa.Column("key", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
-        sa.Column("fingerprint", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-        sa.Column("status_code", sa.Integer(), nullable=False),
-        sa.Column("body", sa.JSON(), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("subject", "key"),
-    )
+    # The platform's idempotency table: the follow-ups branch creates it on the same parent
+    # revision too, so it is made here only when missing (whichever branch runs first).
+    if not sa.inspect(op.get_bind()).has_table("idempotency_record"):
+        op.create_table(
+            "idempotency_record",
+            sa.Column("subject", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+            sa.Column("key", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+            sa.Column("fingerprint", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+            sa.Column("status_code", sa.Integer(), nullable=False),
+            sa.Column("body", sa.JSON(), nullable=False),
+            sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+            sa.PrimaryKeyConstraint("subject", "key"),
+        )
     op.create_table(
         "opportunity",
         sa.Column("id", sa.Uuid(), nullable=False),
@@ -115,4 +118,6 @@ def downgrade() -> None:
         batch_op.drop_index("ix_opportunity_closed_at")
 
     op.drop_table("opportunity")
-    op.drop_table("idempotency_record")
+    # Dropped whoever made it; once the branches merge, one revision should own it.
+    if sa.inspect(op.get_bind()).has_table("idempotency_record"):
+        op.drop_table("idempotency_record")
