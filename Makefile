@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 CHAOS_ARGS ?=
 MIGRATE_ALL = mkdir -p var; for s in $(SERVICES); do echo "==> crm-$$s migrate"; $(UV) crm-$$s migrate; done
 
-.PHONY: help bootstrap run test lint migrate bench-events bench-customers bench-gateway chaos clean
+.PHONY: help bootstrap run test lint migrate bench-events bench-customers bench-gateway bench-engagement chaos clean
 
 help: ## list targets
 	@echo "usage: make <target>   (e.g. make test PYTEST_ARGS='-x -k customers')"
@@ -57,6 +57,10 @@ bench-customers: bootstrap ## benchmark customer search (needs RabbitMQ + Postgr
 bench-gateway: bootstrap ## benchmark forwarding through the gateway vs direct (needs RabbitMQ + PostgreSQL)
 	@scripts/ensure_rabbitmq.sh && scripts/ensure_postgres.sh
 	$(UV) python bench/gateway.py
+
+bench-engagement: bootstrap ## benchmark engagement: pipeline analytics at 100k opportunities (needs RabbitMQ + PostgreSQL)
+	@scripts/ensure_rabbitmq.sh && scripts/ensure_postgres.sh
+	$(UV) python bench/engagement.py
 
 chaos: bootstrap ## fault-injection run under load (CHAOS_ARGS=--short; stops RabbitMQ: run under flock /tmp/crm-broker.lock)
 	@scripts/ensure_rabbitmq.sh && scripts/ensure_postgres.sh

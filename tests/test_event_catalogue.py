@@ -18,8 +18,8 @@ from crm_service_desk.events.handlers import HANDLERS as SERVICE_DESK_HANDLERS
 CATALOGUE = yaml.safe_load((Path(__file__).parents[1] / "docs" / "asyncapi.yaml").read_text())
 PUBLISHERS = {
     "customers": customers_published.PAYLOADS,
-    "gateway": gateway_published.PAYLOADS,
     "engagement": engagement_published.PAYLOADS,
+    "gateway": gateway_published.PAYLOADS,
 }
 CONSUMERS = {
     "customers": customers_consumed.build_handlers(CustomersSettings()),

@@ -18,6 +18,7 @@ from .engagement_fixtures import START, api, clock, handlers, quiet_settings, se
 from .factories import (
     MANAGER,
     apply,
+    create_opportunity,
     customer_state,
     event,
     followup_body,
@@ -192,6 +193,8 @@ async def test_an_owner_change_repoints_open_work_and_a_grade_change_replans(
         next_follow_up_at="2026-06-05T10:00:00+08:00",
         action_items=[{"action": "送样品", "due_on": "2026-06-04"}],
     )
+    opportunity = await create_opportunity(api, uuid.UUID(state["id"]))
+    assert opportunity["owner_id"] == "u-rep"
     moved = {**state, "owner_id": "u-rep2", "version": 2}
     await apply(
         sessions,
@@ -219,6 +222,8 @@ async def test_an_owner_change_repoints_open_work_and_a_grade_change_replans(
     assert [(r["owner_id"], r["grade"]) for r in owners] == [("u-rep2", "B")]
     items = await fetch(url, "SELECT assignee_id FROM action_item")
     assert [r["assignee_id"] for r in items] == ["u-rep2"]
+    opportunities = await fetch(url, "SELECT owner_id FROM opportunity")
+    assert [r["owner_id"] for r in opportunities] == ["u-rep2"]  # the open one follows
     # the old owner no longer sees the customer's work; the new one does
     assert (await api.get("/v1/follow-ups", headers=REP)).json()["total"] == 0
     assert (await api.get("/v1/follow-ups", headers=headers(subject="u-rep2"))).json()["total"] == 1

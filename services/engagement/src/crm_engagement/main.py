@@ -4,7 +4,7 @@ import asyncio
 
 from fastapi import FastAPI
 
-from crm_engagement.api import action_items, engagement, followups
+from crm_engagement.api import action_items, analytics, engagement, followups, opportunities
 from crm_engagement.domain.clock import SYSTEM_CLOCK, Clock
 from crm_engagement.domain.scheduler import ReminderScheduler
 from crm_engagement.events.handlers import build_handlers
@@ -33,7 +33,13 @@ def create_app(settings: Settings | None = None, *, clock: Clock = SYSTEM_CLOCK)
     app = create_service_app(
         settings,
         title="CRM engagement",
-        routers=[followups.router, action_items.router, engagement.router],
+        routers=[
+            followups.router,
+            action_items.router,
+            engagement.router,
+            opportunities.router,
+            analytics.router,
+        ],
         handlers=build_handlers(settings, clock),
         published_types=PUBLISHED_TYPES,
         on_startup=[start_scheduler],

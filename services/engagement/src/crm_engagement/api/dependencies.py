@@ -26,7 +26,7 @@ def expected_version(body_version: int | None, if_match: str | None) -> int:
         return body_version
     if if_match:
         tag = if_match.strip().removeprefix("W/").strip('"')
-        if tag.isdigit():
+        if tag.isdigit() and len(tag) < 10:
             return int(tag)
         raise BadRequest('If-Match must hold the record\'s version, e.g. "3".', slug="bad-if-match")
     raise PreconditionRequired(

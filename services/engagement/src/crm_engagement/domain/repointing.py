@@ -1,9 +1,7 @@
 """Re-pointing records when customers merge or change owner (SPEC §1 transfers and merges).
 
 Each engagement module that keeps rows about customers re-points them here, so the event
-handlers call one function. Opportunities have their own place below
-(``repoint_opportunities_to_customer``, ``repoint_opportunities_to_owner``) for the
-opportunities module to fill in.
+handlers call one function: follow-ups, action items, reminders, plan tasks, opportunities.
 """
 
 from __future__ import annotations
@@ -14,6 +12,7 @@ from datetime import datetime
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm_engagement.db import followup_repository as repo
+from crm_engagement.domain import opportunities
 
 
 async def repoint_customer(
@@ -40,16 +39,18 @@ async def repoint_owner(
 
 
 # --------------------------------------------------------------------------- opportunities
-# The opportunities module re-points its rows here (it owns their SQL).
 
 
 async def repoint_opportunities_to_customer(
     session: AsyncSession, from_id: uuid.UUID, to_id: uuid.UUID
 ) -> None:
-    """Opportunities of a merged customer move to the survivor (to be filled in)."""
+    """Opportunities of a merged customer move to the survivor (each keeps its code)."""
+    await opportunities.repoint_opportunities(session, from_id, to_id)
 
 
 async def repoint_opportunities_to_owner(
     session: AsyncSession, customer_id: uuid.UUID, from_owner: str, to_owner: str
 ) -> None:
-    """Open opportunities of a customer follow its new owner (to be filled in)."""
+    """Open opportunities of a customer follow its new owner; closed ones stay credited to
+    whoever closed them."""
+    await opportunities.reassign_open_opportunities(session, customer_id, to_owner)

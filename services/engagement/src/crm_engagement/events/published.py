@@ -1,6 +1,7 @@
 """Events the engagement service publishes, and their payloads (owned here)."""
 
 from datetime import date, datetime
+from decimal import Decimal
 
 from pydantic import BaseModel
 
@@ -45,9 +46,70 @@ class ReminderDue(BaseModel):
     late: bool
 
 
+OPPORTUNITY_CREATED = "opportunity.created"
+OPPORTUNITY_STAGE_CHANGED = "opportunity.stage_changed"
+OPPORTUNITY_WON = "opportunity.won"
+OPPORTUNITY_LOST = "opportunity.lost"
+
+
+class OpportunitySnapshot(BaseModel):
+    """An opportunity as it stands after the change (event-carried state)."""
+
+    id: str
+    code: str
+    customer_id: str
+    name: str
+    expected_amount: Decimal
+    expected_close_on: date | None = None
+    stage: str
+    probability: int
+    owner_id: str
+    actual_amount: Decimal | None = None
+    contract_number: str | None = None
+    lost_reason: str | None = None
+    created_at: datetime
+    closed_at: datetime | None = None
+    version: int
+
+
+class StageChanged(BaseModel):
+    opportunity: OpportunitySnapshot
+    from_stage: str
+    to_stage: str
+    note: str
+    changed_by: str
+    changed_at: datetime
+
+
+class OpportunityWon(BaseModel):
+    """Customers reads ``id`` and ``customer_id`` (lifecycle automation: the customer is won)."""
+
+    id: str
+    customer_id: str
+    code: str
+    owner_id: str
+    actual_amount: Decimal
+    contract_number: str
+    won_at: datetime
+
+
+class OpportunityLost(BaseModel):
+    id: str
+    customer_id: str
+    code: str
+    owner_id: str
+    lost_reason: str
+    lost_detail: str | None = None
+    lost_at: datetime
+
+
 PAYLOADS: dict[str, type[BaseModel]] = {
     FOLLOWUP_LOGGED: FollowUpLogged,
     REMINDER_DUE: ReminderDue,
+    OPPORTUNITY_CREATED: OpportunitySnapshot,
+    OPPORTUNITY_STAGE_CHANGED: StageChanged,
+    OPPORTUNITY_WON: OpportunityWon,
+    OPPORTUNITY_LOST: OpportunityLost,
 }
 """Every event type this service publishes and its ``data`` model (checked against asyncapi)."""
 
