@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -59,3 +60,39 @@ class CloudEvent(BaseModel):
     @classmethod
     def from_bytes(cls, body: bytes) -> CloudEvent:
         return cls.model_validate_json(body)
+
+
+class PublishedEvents:
+    """The event types one service publishes and the ``data`` model of each: the service owns
+    them (``events/published.py``), the catalogue test holds them to ``docs/asyncapi.yaml``,
+    and ``build`` refuses a payload of another model, so no event goes out under a type whose
+    contract it does not keep."""
+
+    def __init__(self, service: str, payloads: Mapping[str, type[BaseModel]]) -> None:
+        self.service = service
+        self.payloads = dict(payloads)
+
+    @property
+    def types(self) -> list[str]:
+        return list(self.payloads)
+
+    def build(
+        self,
+        routing_key: str,
+        payload: BaseModel,
+        *,
+        subject: str,
+        actor: str,
+        causation_id: str | None = None,
+    ) -> CloudEvent:
+        model = self.payloads[routing_key]
+        if not isinstance(payload, model):
+            raise TypeError(f"{routing_key} carries {model.__name__}")
+        return CloudEvent.new(
+            service=self.service,
+            routing_key=routing_key,
+            subject=subject,
+            data=payload.model_dump(mode="json"),
+            actor=actor,
+            causation_id=causation_id,
+        )

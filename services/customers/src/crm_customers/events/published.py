@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from crm_platform.events import CloudEvent
+from crm_platform.events import PublishedEvents
 
 SERVICE = "customers"
 
@@ -162,24 +162,6 @@ PAYLOADS: dict[str, type[BaseModel]] = {
 }
 """Every event type this service publishes and its ``data`` model (checked against asyncapi)."""
 
-PUBLISHED_TYPES = list(PAYLOADS)
-
-
-def build_event(
-    routing_key: str,
-    payload: BaseModel,
-    *,
-    subject: str,
-    actor: str,
-    causation_id: str | None = None,
-) -> CloudEvent:
-    if not isinstance(payload, PAYLOADS[routing_key]):
-        raise TypeError(f"{routing_key} carries {PAYLOADS[routing_key].__name__}")
-    return CloudEvent.new(
-        service=SERVICE,
-        routing_key=routing_key,
-        subject=subject,
-        data=payload.model_dump(mode="json"),
-        actor=actor,
-        causation_id=causation_id,
-    )
+PUBLISHED = PublishedEvents(SERVICE, PAYLOADS)
+PUBLISHED_TYPES = PUBLISHED.types
+build_event = PUBLISHED.build

@@ -3,7 +3,7 @@ other services know names and addresses (notifications) without asking the gatew
 
 from pydantic import BaseModel
 
-from crm_platform.events import CloudEvent
+from crm_platform.events import PublishedEvents
 
 SERVICE = "gateway"
 
@@ -34,16 +34,6 @@ PAYLOADS: dict[str, type[BaseModel]] = {
 }
 """Every event type this service publishes and its ``data`` model (checked against asyncapi)."""
 
-PUBLISHED_TYPES = list(PAYLOADS)
-
-
-def build_event(routing_key: str, payload: BaseModel, *, subject: str, actor: str) -> CloudEvent:
-    if not isinstance(payload, PAYLOADS[routing_key]):
-        raise TypeError(f"{routing_key} carries {PAYLOADS[routing_key].__name__}")
-    return CloudEvent.new(
-        service=SERVICE,
-        routing_key=routing_key,
-        subject=subject,
-        data=payload.model_dump(mode="json"),
-        actor=actor,
-    )
+PUBLISHED = PublishedEvents(SERVICE, PAYLOADS)
+PUBLISHED_TYPES = PUBLISHED.types
+build_event = PUBLISHED.build
