@@ -273,3 +273,59 @@ async def test_replicas_follow_updates_and_owner_transfers(system) -> None:
 
     for service in ("engagement", "service-desk"):
         await wait_until(lambda s=service: followed(s), message=f"{service} replica to follow")
+
+
+async def test_an_owner_transfer_moves_open_reminders_and_opportunities(system) -> None:
+    """SPEC §1 transfer, across services: the customers service moves the customer, and
+    engagement moves its open work on that customer (a follow-up's reminder, an action item,
+    an open opportunity) to the successor; a closed opportunity stays with whoever closed it."""
+    async with httpx.AsyncClient(base_url=system.gateway, headers=system.admin, timeout=10) as c:
+        customer = (await c.post("/api/v1/customers", json=NEW)).json()
+        await wait_until(
+            lambda: _replicated(system, "engagement", customer["id"]), message="replica"
+        )
+        logged = await c.post(
+            "/api/v1/follow-ups",
+            json={
+                "customer_id": customer["id"],
+                "method": "visit",
+                "feedback": "positive",
+                "summary": "拜访了采购负责人, 对方希望下周收到正式报价和实施计划",
+                "next_follow_up_at": "2099-01-05T10:00:00+08:00",
+                "follower_id": customer["owner_id"],
+                "action_items": [{"action": "发送报价单", "due_on": "2099-01-04"}],
+            },
+        )
+        assert logged.status_code == 201, logged.text
+        opportunity = await c.post(
+            "/api/v1/opportunities",
+            json={
+                "customer_id": customer["id"],
+                "name": "年度采购框架协议",
+                "expected_amount": "250000.00",
+            },
+        )
+        assert opportunity.status_code == 201, opportunity.text
+        moved = await c.post(
+            "/api/v1/customers/transfer",
+            json={"customer_ids": [customer["id"]], "to_owner_id": "rep-heir"},
+        )
+        assert moved.status_code == 200, moved.text
+
+    async def moved_over() -> bool:
+        reminders = await fetch(
+            system.database_urls["engagement"],
+            "SELECT DISTINCT recipient_id FROM reminder WHERE customer_id = $1 "
+            "AND fired_at IS NULL AND cancelled_at IS NULL",
+            uuid.UUID(customer["id"]),
+        )
+        owners = await fetch(
+            system.database_urls["engagement"],
+            "SELECT owner_id FROM opportunity WHERE customer_id = $1",
+            uuid.UUID(customer["id"]),
+        )
+        return [r["recipient_id"] for r in reminders] == ["rep-heir"] and [
+            r["owner_id"] for r in owners
+        ] == ["rep-heir"]
+
+    await wait_until(moved_over, message="engagement's open work to follow the transfer")
