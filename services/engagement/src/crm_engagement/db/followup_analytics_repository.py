@@ -105,9 +105,9 @@ async def gap_figures(session: AsyncSession, flt: FollowUpAnalyticsFilter) -> Ga
     consecutive pair is one gap; summed here with the customers counted."""
     occurred_on = _column("occurred_on")
     customer_id = _column("customer_id")
-    previous = func.lag(occurred_on).over(
-        partition_by=customer_id, order_by=(occurred_on, _column("created_at"), _column("id"))
-    )
+    # Ordered by the day alone: follow-ups on the same day are 0 days apart in any order, and
+    # (customer_id, occurred_on) is the prefix of ix_followup_customer_occurred.
+    previous = func.lag(occurred_on).over(partition_by=customer_id, order_by=occurred_on)
     picked = (
         select(
             customer_id.label("customer_id"),
