@@ -3,6 +3,7 @@ plans, settings), with the field-level validation."""
 
 import uuid
 from datetime import date, datetime
+from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -11,6 +12,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstrai
 from crm_engagement.db.followup_models import ActionItem, PlanTask, Reminder
 from crm_engagement.domain.commands import LogFollowUp, NewActionItem
 from crm_engagement.domain.enums import Feedback, Outcome
+from crm_engagement.domain.followup_analytics import FollowUpAnalytics
 from crm_engagement.domain.followups import FollowUpView
 from crm_platform.http.patch import Clearable, PatchBody
 
@@ -271,3 +273,38 @@ class SettingsOut(BaseModel):
     first_follow_up_hours: int
     updated_by: str | None
     updated_at: datetime | None
+
+
+class PersonFigureOut(BaseModel):
+    follower_id: str
+    display_name: str | None = Field(description="From the user replica; null when unknown")
+    count: int
+
+
+class FollowUpAnalyticsOut(BaseModel):
+    """Figures of the people's follow-ups (system ones only in ``system_count``)."""
+
+    follower_id: str | None
+    date_from: date | None
+    date_to: date | None
+    total: int = Field(description="Follow-ups made by people in the selection")
+    by_method: dict[str, int] = Field(description="Every method a person uses, 0 when none")
+    by_person: list[PersonFigureOut] = Field(description="Per follower, most follow-ups first")
+    by_feedback: dict[str, int]
+    by_outcome: dict[str, int]
+    customers_followed_up: int = Field(description="Distinct customers with a follow-up")
+    customers_with_repeat: int = Field(description="Customers with two or more follow-ups")
+    gaps: int = Field(description="Consecutive pairs of one customer's follow-ups")
+    average_days_between: Decimal | None = Field(
+        description="Σ days between consecutive follow-ups / gaps, 2 places; null with no gap"
+    )
+    system_count: int = Field(description="System follow-ups (resolved complaints), apart")
+
+    @classmethod
+    def of(cls, figures: FollowUpAnalytics) -> "FollowUpAnalyticsOut":
+        return cls(
+            **{
+                **figures.__dict__,
+                "by_person": [PersonFigureOut(**p.__dict__) for p in figures.by_person],
+            }
+        )

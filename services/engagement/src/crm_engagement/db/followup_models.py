@@ -25,6 +25,9 @@ class FollowUp(EngagementModel, table=True):
     __tablename__ = "followup"
     __table_args__ = (
         Index("ix_followup_customer_occurred", "customer_id", "occurred_on", "created_at"),
+        # The follow-up analytics: a period for everyone, or one follower's period.
+        Index("ix_followup_occurred_on", "occurred_on"),
+        Index("ix_followup_follower_occurred", "follower_id", "occurred_on"),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
@@ -35,7 +38,7 @@ class FollowUp(EngagementModel, table=True):
     summary: str = Field(sa_column=Column(Text(), nullable=False))
     feedback: str = Field(max_length=16)
     next_follow_up_at: datetime | None = _moment(nullable=True)
-    follower_id: str = Field(max_length=64, index=True)
+    follower_id: str = Field(max_length=64)
     outcome: str = Field(max_length=16)
     opportunity_id: uuid.UUID | None = Field(default=None, index=True)
     plan_task_id: uuid.UUID | None = None
