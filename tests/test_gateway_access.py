@@ -2,11 +2,12 @@
 customer 360 view with a service stopped."""
 
 import itertools
+import uuid
 from typing import Any
 
 import httpx
 
-from crm_platform.testing import sign_in
+from crm_platform.testing import fetch, sign_in, wait_until
 
 _serial = itertools.count(1)
 PASSWORD = "Spring-river-2026"
@@ -26,6 +27,15 @@ async def _new_user(system, *roles: str) -> tuple[dict[str, Any], dict[str, str]
         created = await client.post("/api/v1/users", json=body, headers=system.admin)
     assert created.status_code == 201, created.text
     return created.json(), await sign_in(system.gateway, body["username"], PASSWORD)
+
+
+async def _replica_has(system, customer_id: str) -> bool:
+    rows = await fetch(
+        system.database_urls["engagement"],
+        "SELECT 1 FROM customer_replica WHERE id = $1",
+        uuid.UUID(customer_id),
+    )
+    return bool(rows)
 
 
 def _customer(name: str) -> dict[str, Any]:
@@ -98,11 +108,45 @@ async def test_the_360_view_returns_what_it_can_when_a_service_is_stopped(system
         customer = (
             await c.post("/api/v1/customers", json=_customer("杭州端到端丁科技有限公司"))
         ).json()
+        await wait_until(
+            lambda: _replica_has(system, customer["id"]), message="engagement's replica"
+        )
+        logged = await c.post(
+            "/api/v1/follow-ups",
+            json={
+                "customer_id": customer["id"],
+                "method": "phone",
+                "feedback": "positive",
+                "summary": "电话确认了需求范围, 客户同意下周安排现场演示",
+            },
+        )
+        assert logged.status_code == 201, logged.text
+        for name in ("年度框架协议", "二期扩容"):
+            opened = await c.post(
+                "/api/v1/opportunities",
+                json={"customer_id": customer["id"], "name": name, "expected_amount": "90000.00"},
+            )
+            assert opened.status_code == 201, opened.text
+        lost = opened.json()
+        closed = await c.post(
+            f"/api/v1/opportunities/{lost['id']}/stage",
+            json={
+                "to": "lost",
+                "note": "客户预算取消",
+                "version": lost["version"],
+                "lost_reason": "budget",
+            },
+        )
+        assert closed.status_code == 200, closed.text
         path = f"/api/v1/customers/{customer['id']}/360"
         whole = await c.get(path)
         assert whole.status_code == 200, whole.text
-        assert whole.json()["customer"]["id"] == customer["id"]
-        assert isinstance(whole.json()["contacts"], list)
+        view = whole.json()
+        assert view["customer"]["id"] == customer["id"]
+        assert isinstance(view["contacts"], list)
+        assert [f["id"] for f in view["recent_follow_ups"]["items"]] == [logged.json()["id"]]
+        assert [o["name"] for o in view["open_opportunities"]["items"]] == ["年度框架协议"]
+        assert view["open_tickets"]["error"]["status"] == 404  # service desk: not built yet
 
         engagement = system["engagement"]
         engagement.stop()

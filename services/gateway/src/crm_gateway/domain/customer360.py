@@ -38,14 +38,14 @@ SECTIONS: tuple[Section, ...] = (
         "follow-ups",
         "engagement",
         "/v1/follow-ups",
-        (("customer_id", "{id}"), ("limit", str(RECENT_FOLLOW_UPS))),
+        (("customer_id", "{id}"), ("page_size", str(RECENT_FOLLOW_UPS))),
     ),
     Section(
         "open_opportunities",
         "opportunities",
         "engagement",
         "/v1/opportunities",
-        (("customer_id", "{id}"), ("status", "open")),
+        (("customer_id", "{id}"), ("open_only", "true")),
     ),
     Section(
         "open_tickets",
