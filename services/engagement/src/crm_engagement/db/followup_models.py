@@ -5,7 +5,7 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Text, false
+from sqlalchemy import JSON, Column, Index, Text, false, text
 from sqlmodel import Field
 
 from crm_engagement.db.registry import EngagementModel
@@ -78,6 +78,17 @@ class Reminder(EngagementModel, table=True):
     transaction that stages its ``reminder.due`` event, so it fires exactly once."""
 
     __tablename__ = "reminder"
+    __table_args__ = (
+        # The scheduler's "due and pending" scan: the fired and cancelled rows (nearly all of
+        # them, soon) are not in it, so each claim reads only what it takes.
+        Index(
+            "ix_reminder_pending_due",
+            "due_at",
+            "id",
+            postgresql_where=text("fired_at IS NULL AND cancelled_at IS NULL"),
+            sqlite_where=text("fired_at IS NULL AND cancelled_at IS NULL"),
+        ),
+    )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     kind: str = Field(max_length=32)
