@@ -19,7 +19,7 @@ from crm_engagement.domain.context import RequestContext
 from crm_engagement.domain.enums import ReminderKind
 from crm_engagement.domain.rules import Rules
 from crm_engagement.events import published as ev
-from crm_platform.events.outbox import add_events
+from crm_platform.events.outbox import add_serialized_events
 
 
 async def schedule_on_day(
@@ -84,29 +84,7 @@ async def schedule_at(
 def stage_fired(session: AsyncSession, fired: Sequence[Any], now: datetime) -> None:
     """Stage ``reminder.due`` for each reminder ``repo.fire_due_reminders`` just marked fired,
     in the same transaction: both or neither."""
-    add_events(
-        session,
-        [
-            ev.build_event(
-                ev.REMINDER_DUE,
-                ev.ReminderDue(
-                    id=str(row.id),
-                    kind=row.kind,
-                    recipient_id=row.recipient_id,
-                    customer_id=str(row.customer_id) if row.customer_id else None,
-                    subject_id=str(row.subject_id) if row.subject_id else None,
-                    title=row.title,
-                    due_on=row.due_on,
-                    due_at=row.due_at,
-                    fired_at=now,
-                    late=row.late,
-                ),
-                subject=str(row.id),
-                actor="system",
-            )
-            for row in fired
-        ],
-    )
+    add_serialized_events(session, ev.reminder_due_bodies(fired, now))
 
 
 def reminder_row(

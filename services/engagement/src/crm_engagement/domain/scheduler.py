@@ -26,6 +26,7 @@ from crm_engagement.domain import cadence, plans
 from crm_engagement.domain.clock import SYSTEM_CLOCK, Clock
 from crm_engagement.domain.engagement_settings import load_rules
 from crm_engagement.domain.reminders import stage_fired
+from crm_engagement.domain.rules import Rules
 from crm_engagement.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -51,10 +52,17 @@ class ReminderScheduler:
 
     async def fire_due(self) -> int:
         """Fire every reminder due now; returns how many this scheduler fired."""
-        fired = 0
-        batch = self.settings.reminder_batch_size
         async with self.sessionmaker() as session:
             rules = await load_rules(session, self.settings)
+        workers = self.settings.reminder_fire_workers
+        return sum(await asyncio.gather(*(self._fire_batches(rules) for _ in range(workers))))
+
+    async def _fire_batches(self, rules: Rules) -> int:
+        """Batches until one comes back short. Workers run side by side (on connections of
+        their own) as two schedulers would: the database writes one batch while Python
+        builds the events of another; ``SKIP LOCKED`` keeps their batches apart."""
+        fired = 0
+        batch = self.settings.reminder_batch_size
         while True:
             async with self.sessionmaker() as session, session.begin():
                 now = self.clock.now()
