@@ -718,17 +718,7 @@ async def reminder_scan_s(database_url: str, dataset: Dataset) -> dict[str, Any]
         async with engine.connect() as connection:
             after = (await connection.execute(text(SERVER_WORK))).mappings().one()
             server = {
-                "wal_mb": round(
-                    float(
-                        (
-                            await connection.execute(
-                                text("SELECT pg_wal_lsn_diff(:a, :b)"),
-                                {"a": after["lsn"], "b": before["lsn"]},
-                            )
-                        ).scalar_one()
-                    )
-                    / 1e6
-                ),
+                "wal_mb": round((after["lsn"] - before["lsn"]) / 1e6),
                 **{k: after[k] - before[k] for k in before if k != "lsn"},
                 "shared_buffers": (
                     await connection.exec_driver_sql("SHOW shared_buffers")
@@ -772,7 +762,7 @@ async def reminder_scan_s(database_url: str, dataset: Dataset) -> dict[str, Any]
 # What PostgreSQL did meanwhile (cluster-wide; the bench lock keeps other benchmarks away):
 # WAL written, WAL flushes forced by full WAL buffers, dirty pages backends had to write.
 SERVER_WORK = """
-SELECT pg_current_wal_lsn()::text AS lsn, w.wal_fpi AS full_page_images,
+SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint AS lsn, w.wal_fpi AS full_page_images,
        w.wal_buffers_full, w.wal_sync, b.buffers_backend, b.buffers_backend_fsync
 FROM pg_stat_wal AS w, pg_stat_bgwriter AS b
 """
