@@ -58,7 +58,7 @@ bench-gateway: bootstrap ## benchmark forwarding through the gateway vs direct (
 	@scripts/ensure_rabbitmq.sh && scripts/ensure_postgres.sh
 	$(UV) python bench/gateway.py
 
-bench-engagement: bootstrap ## benchmark engagement: pipeline analytics at 100k opportunities (needs RabbitMQ + PostgreSQL)
+bench-engagement: bootstrap ## benchmark engagement: 09:00 reminder run at 1M follow-ups, analytics at 100k opportunities, creates (needs RabbitMQ + PostgreSQL)
 	@scripts/ensure_rabbitmq.sh && scripts/ensure_postgres.sh
 	$(UV) python bench/engagement.py
 

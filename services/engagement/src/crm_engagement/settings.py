@@ -21,6 +21,8 @@ class Settings(PlatformSettings):
     reminder_poll_seconds: float = Field(default=30.0, gt=0)
     reminder_scan_seconds: float = Field(default=3600.0, gt=0)
     reminder_late_after_minutes: int = Field(default=15, ge=1)
-    reminder_batch_size: int = Field(default=200, ge=1, le=5000)
+    reminder_batch_size: int = Field(default=1000, ge=1, le=5000)
+    # Batches fired side by side (each on a pool connection) when many are due at once.
+    reminder_fire_workers: int = Field(default=2, ge=1, le=8)
     scheduler_enabled: bool = Field(default=True, description="Run the reminder scheduler")
     followup_export_max_rows: int = Field(default=50_000, ge=1, le=1_048_575)

@@ -92,6 +92,16 @@ def add_events(session: AsyncSession, events: Sequence[CloudEvent]) -> None:
         stage_row(session, _INSERT, _outbox_row(event_, correlation_id))
 
 
+def add_serialized_events(
+    session: AsyncSession, events: Sequence[tuple[uuid.UUID, str, str]]
+) -> None:
+    """``add_events`` for events a bulk producer serialized itself, as (event id, routing
+    key, CloudEvent JSON body): a scheduler firing a hundred thousand reminders at once
+    builds each body from one envelope instead of a model per event."""
+    for event_id, routing_key, body in events:
+        stage_row(session, _INSERT, {"id": event_id, "routing_key": routing_key, "body": body})
+
+
 class OutboxRelayEndpoint(Protocol):
     """What the hand-off needs of a relay (``relay.OutboxRelay``)."""
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, update
+from sqlalchemy import and_, func, insert, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -224,17 +224,51 @@ async def cancel_customer_reminders(
     )
 
 
-async def claim_due_reminders(session: AsyncSession, now: datetime, limit: int) -> list[Reminder]:
-    """Due, unfired, uncancelled reminders, locked for this transaction; rows another
-    scheduler holds are skipped, rows it fired meanwhile no longer match."""
-    statement = (
-        select(Reminder)
+async def insert_reminders(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """``insert_reminder`` for many, in one statement (executemany)."""
+    if not rows:
+        return
+    statement = _insert(session, Reminder.__table__).on_conflict_do_nothing(
+        index_elements=["dedupe_key"]
+    )
+    await session.exec(statement, params=rows)  # type: ignore[call-overload]
+
+
+FIRED_COLUMNS = (
+    Reminder.id,
+    Reminder.kind,
+    Reminder.recipient_id,
+    Reminder.customer_id,
+    Reminder.subject_id,
+    Reminder.title,
+    Reminder.due_on,
+    Reminder.due_at,
+    Reminder.late,
+)
+
+
+async def fire_due_reminders(
+    session: AsyncSession, now: datetime, late_before: datetime, limit: int
+) -> list[Any]:
+    """Marks up to ``limit`` due, unfired, uncancelled reminders fired at ``now`` (late if due
+    before ``late_before``) in one statement and returns them (``FIRED_COLUMNS``). The rows
+    are locked with ``SKIP LOCKED``: rows another scheduler holds are skipped, rows it fired
+    meanwhile no longer match."""
+    due = (
+        select(Reminder.id)
         .where(_pending(), Reminder.due_at <= now)
         .order_by(Reminder.due_at, Reminder.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
-    return list((await session.exec(statement)).all())
+    statement = (
+        update(Reminder)
+        .where(Reminder.id.in_(due))  # type: ignore[attr-defined]
+        .values(fired_at=now, late=Reminder.due_at < late_before)
+        .returning(*FIRED_COLUMNS)
+        .execution_options(synchronize_session=False)
+    )
+    return list((await session.exec(statement)).all())  # type: ignore[call-overload]
 
 
 async def pending_reminders_with_day(session: AsyncSession) -> list[Reminder]:
@@ -352,6 +386,32 @@ async def overdue_customers(
     return found, int(total)
 
 
+async def overdue_for_reminding(
+    session: AsyncSession, cutoffs: dict[str, date]
+) -> list[OverdueRow]:
+    """Every customer ``overdue_customers`` lists, in one query of the columns needed."""
+    if not cutoffs:
+        return []
+    anchor = func.coalesce(CustomerActivity.last_follow_up_on, CustomerActivity.since_on)
+    statement = (
+        select(  # type: ignore[call-overload]
+            CustomerReplica.id,
+            CustomerReplica.code,
+            CustomerReplica.name,
+            CustomerReplica.owner_id,
+            CustomerReplica.grade,
+            CustomerActivity.last_follow_up_on,
+            CustomerActivity.since_on,
+        )
+        .join(CustomerActivity, CustomerActivity.customer_id == CustomerReplica.id)
+        .where(
+            CustomerReplica.archived.is_(False),  # type: ignore[attr-defined]
+            or_(*(and_(CustomerReplica.grade == g, anchor <= cut) for g, cut in cutoffs.items())),
+        )
+    )
+    return [OverdueRow(*row) for row in (await session.exec(statement)).all()]
+
+
 # --------------------------------------------------------------------------- plans
 
 
@@ -422,14 +482,71 @@ async def list_tasks(
     return list(rows.all()), int(total)
 
 
-async def graded_customers(session: AsyncSession) -> list[CustomerReplica]:
-    rows = await session.exec(
-        select(CustomerReplica).where(
+@dataclass(frozen=True)
+class PlanCustomerRow:
+    id: uuid.UUID
+    name: str
+    code: str
+    owner_id: str
+    grade: str
+
+
+async def plan_customers(session: AsyncSession) -> list[PlanCustomerRow]:
+    """The customers the daily top-up plans for: graded, not archived (columns only)."""
+    statement = select(  # type: ignore[call-overload]
+        CustomerReplica.id,
+        CustomerReplica.name,
+        CustomerReplica.code,
+        CustomerReplica.owner_id,
+        CustomerReplica.grade,
+    ).where(
+        CustomerReplica.grade.is_not(None),  # type: ignore[union-attr]
+        CustomerReplica.archived.is_(False),  # type: ignore[attr-defined]
+    )
+    return [PlanCustomerRow(*row) for row in (await session.exec(statement)).all()]
+
+
+async def customers_with_stale_open_tasks(session: AsyncSession) -> set[uuid.UUID]:
+    """Graded, unarchived customers with an open task of another grade or owner (a change
+    whose event re-planning has not caught up with): the top-up re-plans them one by one."""
+    statement = (
+        select(PlanTask.customer_id)  # type: ignore[call-overload]
+        .join(CustomerReplica, CustomerReplica.id == PlanTask.customer_id)
+        .where(
+            PlanTask.status == "open",
             CustomerReplica.grade.is_not(None),  # type: ignore[union-attr]
             CustomerReplica.archived.is_(False),  # type: ignore[attr-defined]
+            or_(
+                PlanTask.grade != CustomerReplica.grade,
+                PlanTask.owner_id != CustomerReplica.owner_id,
+            ),
         )
+        .distinct()
     )
-    return list(rows.all())
+    return set((await session.exec(statement)).all())
+
+
+async def all_plan_anchors(session: AsyncSession) -> dict[uuid.UUID, dict[str, date]]:
+    """``plan_anchors`` of every graded, unarchived customer at once (its current grade)."""
+    statement = (
+        select(PlanTask.customer_id, PlanTask.kind, func.max(PlanTask.due_on))  # type: ignore[call-overload]
+        .join(CustomerReplica, CustomerReplica.id == PlanTask.customer_id)
+        .where(
+            PlanTask.grade == CustomerReplica.grade,
+            PlanTask.status != "cancelled",
+            CustomerReplica.archived.is_(False),  # type: ignore[attr-defined]
+        )
+        .group_by(PlanTask.customer_id, PlanTask.kind)
+    )
+    anchors: dict[uuid.UUID, dict[str, date]] = {}
+    for customer_id, kind, day in (await session.exec(statement)).all():
+        anchors.setdefault(customer_id, {})[kind] = day
+    return anchors
+
+
+async def insert_plan_tasks(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    if rows:
+        await session.exec(insert(PlanTask.__table__), params=rows)  # type: ignore[call-overload]
 
 
 async def repoint_open_tasks(

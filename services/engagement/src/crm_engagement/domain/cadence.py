@@ -4,6 +4,7 @@ overdue period (a period ends with the next follow-up)."""
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -15,7 +16,6 @@ from crm_engagement.domain import access
 from crm_engagement.domain.context import RequestContext
 from crm_engagement.domain.engagement_settings import load_rules
 from crm_engagement.domain.enums import ReminderKind
-from crm_engagement.domain.reminders import schedule_at
 from crm_engagement.domain.rules import Rules, cadence_overdue_since
 
 SCAN_BATCH = 1000
@@ -71,22 +71,29 @@ async def overdue(
 
 async def remind_overdue(session: AsyncSession, rules: Rules, now: datetime) -> int:
     """One reminder per customer per overdue period, to its owner, at today's reminder hour
-    (or now, if that has passed). Returns how many customers are overdue."""
+    (or now, if that has passed). Returns how many customers are overdue. One query and one
+    insert for all of them: the reminders of periods already reminded exist and are kept."""
     today = rules.today(now)
     due_at = max(rules.due_at(today), now)
-    rows, total = await repo.overdue_customers(
-        session, cutoffs(rules, today), owner_id=None, offset=0, limit=None
-    )
-    for row in rows:
-        anchor = row.last_follow_up_on or row.since_on
-        await schedule_at(
-            session,
-            now,
-            kind=ReminderKind.CADENCE_OVERDUE,
-            dedupe_key=f"cadence:{row.customer_id}:{anchor.isoformat()}",
-            due_at=due_at,
-            recipient_id=row.owner_id,
-            title=f"跟进逾期 {row.name} ({row.code}, {row.grade}) is past its follow-up cadence",
-            customer_id=row.customer_id,
-        )
-    return total
+    rows = await repo.overdue_for_reminding(session, cutoffs(rules, today))
+    await repo.insert_reminders(session, [_reminder(row, due_at, now) for row in rows])
+    return len(rows)
+
+
+def _reminder(row: OverdueRow, due_at: datetime, now: datetime) -> dict[str, object]:
+    """The row ``reminders.schedule_at`` writes for a customer's overdue period."""
+    anchor = row.last_follow_up_on or row.since_on
+    return {
+        "id": uuid.uuid4(),
+        "kind": ReminderKind.CADENCE_OVERDUE.value,
+        "dedupe_key": f"cadence:{row.customer_id}:{anchor.isoformat()}",
+        "due_on": None,
+        "due_at": due_at,
+        "recipient_id": row.owner_id,
+        "customer_id": row.customer_id,
+        "subject_id": None,
+        "title": f"跟进逾期 {row.name} ({row.code}, {row.grade}) is past its follow-up cadence"[
+            :300
+        ],
+        "created_at": now,
+    }

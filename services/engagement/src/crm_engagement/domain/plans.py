@@ -16,7 +16,7 @@ from crm_engagement.db.followup_models import PlanTask
 from crm_engagement.domain import access, records
 from crm_engagement.domain.context import RequestContext
 from crm_engagement.domain.enums import LABELS, PlanTouch, ReminderKind
-from crm_engagement.domain.reminders import schedule_on_day
+from crm_engagement.domain.reminders import reminder_row
 from crm_engagement.domain.rules import Rules, plan_for
 
 
@@ -77,30 +77,74 @@ async def _add_task(
         created_at=now,
     )
     session.add(task)
+    await repo.insert_reminder(session, _task_reminder(rules, customer, touch, day, task.id, now))
+
+
+def _task_reminder(
+    rules: Rules,
+    customer: PlannedCustomer,
+    touch: str,
+    day: date,
+    task_id: uuid.UUID,
+    now: datetime,
+) -> dict[str, object]:
     label = LABELS[PlanTouch].get(touch, (touch, touch))
-    await schedule_on_day(
-        session,
+    return reminder_row(
         rules,
         now,
         kind=ReminderKind.PLAN_TASK,
-        dedupe_key=f"plan:{task.id}",
+        dedupe_key=f"plan:{task_id}",
         day=day,
         recipient_id=customer.owner_id,
         title=f"维护计划 {label[0]} {label[1]}: {customer.name} ({customer.code})",
         customer_id=customer.id,
-        subject_id=task.id,
+        subject_id=task_id,
     )
 
 
 async def top_up_all(session: AsyncSession, rules: Rules, now: datetime) -> int:
+    """``plan_customer`` for every graded, unarchived customer, set-wise: the anchors of all
+    plans in one query, the new tasks and their reminders in one insert each. A customer
+    with open tasks of another grade or owner (its change not re-planned yet) goes through
+    ``plan_customer`` itself."""
+    today = rules.today(now)
+    stale = await repo.customers_with_stale_open_tasks(session)
+    anchors = await repo.all_plan_anchors(session)
+    tasks: list[dict[str, object]] = []
+    reminders: list[dict[str, object]] = []
     added = 0
-    for row in await repo.graded_customers(session):
-        added += await plan_customer(
-            session,
-            rules,
-            PlannedCustomer(row.id, row.name, row.code, row.owner_id, row.grade, row.archived),
-            now,
+    for row in await repo.plan_customers(session):
+        customer = PlannedCustomer(row.id, row.name, row.code, row.owner_id, row.grade)
+        if row.id in stale:
+            added += await plan_customer(session, rules, customer, now)
+            continue
+        planned = plan_for(
+            rules.plan_templates,
+            row.grade,
+            anchors.get(row.id, {}),
+            today,
+            rules.plan_horizon_months,
         )
+        for touch, day in planned:
+            task_id = uuid.uuid4()
+            tasks.append(
+                {
+                    "id": task_id,
+                    "customer_id": row.id,
+                    "owner_id": row.owner_id,
+                    "grade": row.grade,
+                    "kind": touch,
+                    "due_on": day,
+                    "status": "open",
+                    "followup_id": None,
+                    "completed_at": None,
+                    "created_at": now,
+                }
+            )
+            reminders.append(_task_reminder(rules, customer, touch, day, task_id, now))
+        added += len(planned)
+    await repo.insert_plan_tasks(session, tasks)
+    await repo.insert_reminders(session, reminders)
     return added
 
 

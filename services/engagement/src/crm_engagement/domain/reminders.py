@@ -5,8 +5,10 @@ the scheduler (``domain.scheduler``)."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
+from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -17,7 +19,7 @@ from crm_engagement.domain.context import RequestContext
 from crm_engagement.domain.enums import ReminderKind
 from crm_engagement.domain.rules import Rules
 from crm_engagement.events import published as ev
-from crm_platform.events import add_event
+from crm_platform.events.outbox import add_serialized_events
 
 
 async def schedule_on_day(
@@ -34,21 +36,19 @@ async def schedule_on_day(
     subject_id: uuid.UUID | None = None,
 ) -> None:
     """At the reminder hour of ``day`` (local); a moment already past fires at the next scan."""
-    due_at = max(rules.due_at(day), now)
     await repo.insert_reminder(
         session,
-        {
-            "id": uuid.uuid4(),
-            "kind": kind.value,
-            "dedupe_key": dedupe_key,
-            "due_on": day,
-            "due_at": due_at,
-            "recipient_id": recipient_id,
-            "customer_id": customer_id,
-            "subject_id": subject_id,
-            "title": title[:300],
-            "created_at": now,
-        },
+        reminder_row(
+            rules,
+            now,
+            kind=kind,
+            dedupe_key=dedupe_key,
+            day=day,
+            recipient_id=recipient_id,
+            title=title,
+            customer_id=customer_id,
+            subject_id=subject_id,
+        ),
     )
 
 
@@ -81,27 +81,37 @@ async def schedule_at(
     )
 
 
-def fire(session: AsyncSession, reminder: Reminder, now: datetime, late_after: timedelta) -> None:
-    """Mark fired and stage ``reminder.due`` in the same transaction: both or neither."""
-    reminder.fired_at = now
-    reminder.late = now - reminder.due_at > late_after
-    session.add(reminder)
-    payload = ev.ReminderDue(
-        id=str(reminder.id),
-        kind=reminder.kind,
-        recipient_id=reminder.recipient_id,
-        customer_id=str(reminder.customer_id) if reminder.customer_id else None,
-        subject_id=str(reminder.subject_id) if reminder.subject_id else None,
-        title=reminder.title,
-        due_on=reminder.due_on,
-        due_at=reminder.due_at,
-        fired_at=now,
-        late=reminder.late,
-    )
-    add_event(
-        session,
-        ev.build_event(ev.REMINDER_DUE, payload, subject=str(reminder.id), actor="system"),
-    )
+def stage_fired(session: AsyncSession, fired: Sequence[Any], now: datetime) -> None:
+    """Stage ``reminder.due`` for each reminder ``repo.fire_due_reminders`` just marked fired,
+    in the same transaction: both or neither."""
+    add_serialized_events(session, ev.reminder_due_bodies(fired, now))
+
+
+def reminder_row(
+    rules: Rules,
+    now: datetime,
+    *,
+    kind: ReminderKind,
+    dedupe_key: str,
+    day: date,
+    recipient_id: str,
+    title: str,
+    customer_id: uuid.UUID | None = None,
+    subject_id: uuid.UUID | None = None,
+) -> dict[str, Any]:
+    """The row ``schedule_on_day`` writes, for ``repo.insert_reminders`` (many at once)."""
+    return {
+        "id": uuid.uuid4(),
+        "kind": kind.value,
+        "dedupe_key": dedupe_key,
+        "due_on": day,
+        "due_at": max(rules.due_at(day), now),
+        "recipient_id": recipient_id,
+        "customer_id": customer_id,
+        "subject_id": subject_id,
+        "title": title[:300],
+        "created_at": now,
+    }
 
 
 @dataclass(frozen=True)

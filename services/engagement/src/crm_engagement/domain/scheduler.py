@@ -1,10 +1,11 @@
 """The reminder scheduler, run by every engagement process (replicas included).
 
-``fire_due`` claims due reminders in short transactions (``FOR UPDATE SKIP LOCKED``: a row
-another scheduler holds is skipped, and one it fired meanwhile no longer matches), marks
-each fired and stages its ``reminder.due`` in the same transaction, so each reminder fires
-exactly once, whatever the number of schedulers and wherever one crashes. A reminder fired
-more than ``late_after`` past its time (the service was down across it) is marked late.
+``fire_due`` marks due reminders fired a batch per short transaction, one statement each
+(``FOR UPDATE SKIP LOCKED``: a row another scheduler holds is skipped, and one it fired
+meanwhile no longer matches), and stages their ``reminder.due`` in the same transaction, so
+each reminder fires exactly once, whatever the number of schedulers and wherever one
+crashes. A reminder fired more than ``late_after`` past its time (the service was down
+across it) is marked late.
 ``scan`` finds customers past their cadence and tops maintenance plans up.
 
 Time comes from the ``Clock`` given; tests move a fake clock and call the steps directly.
@@ -24,7 +25,8 @@ from crm_engagement.db import followup_repository as repo
 from crm_engagement.domain import cadence, plans
 from crm_engagement.domain.clock import SYSTEM_CLOCK, Clock
 from crm_engagement.domain.engagement_settings import load_rules
-from crm_engagement.domain.reminders import fire
+from crm_engagement.domain.reminders import stage_fired
+from crm_engagement.domain.rules import Rules
 from crm_engagement.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -50,18 +52,24 @@ class ReminderScheduler:
 
     async def fire_due(self) -> int:
         """Fire every reminder due now; returns how many this scheduler fired."""
+        async with self.sessionmaker() as session:
+            rules = await load_rules(session, self.settings)
+        workers = self.settings.reminder_fire_workers
+        return sum(await asyncio.gather(*(self._fire_batches(rules) for _ in range(workers))))
+
+    async def _fire_batches(self, rules: Rules) -> int:
+        """Batches until one comes back short. Workers run side by side (on connections of
+        their own) as two schedulers would: the database writes one batch while Python
+        builds the events of another; ``SKIP LOCKED`` keeps their batches apart."""
         fired = 0
+        batch = self.settings.reminder_batch_size
         while True:
             async with self.sessionmaker() as session, session.begin():
                 now = self.clock.now()
-                rules = await load_rules(session, self.settings)
-                claimed = await repo.claim_due_reminders(
-                    session, now, self.settings.reminder_batch_size
-                )
-                for reminder in claimed:
-                    fire(session, reminder, now, rules.late_after)
-            fired += len(claimed)
-            if len(claimed) < self.settings.reminder_batch_size:
+                rows = await repo.fire_due_reminders(session, now, now - rules.late_after, batch)
+                stage_fired(session, rows, now)
+            fired += len(rows)
+            if len(rows) < batch:
                 return fired
 
     async def scan(self) -> ScanReport:
