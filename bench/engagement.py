@@ -72,8 +72,10 @@ if str(Path(__file__).resolve().parent) not in sys.path:  # run as a script or w
 
 import asyncpg
 import httpx
+from event_path import CpuMeter
 from reporting import REPO_ROOT, git_revision, percentiles_ms, write_results
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
 from crm_engagement.__main__ import MIGRATIONS_DIR
 from crm_engagement.domain.enums import LABELS, PlanTouch
@@ -710,11 +712,16 @@ async def reminder_scan_s(database_url: str, dataset: Dataset) -> dict[str, Any]
             await connection.exec_driver_sql("SELECT 1")
         async with engine.connect() as connection:
             before = (await connection.execute(text(SERVER_WORK))).mappings().one()
+        # Where the run's CPU goes: this process (the scheduler's Python) and the database's
+        # backends for this bench's database, per reminder fired.
+        meter = CpuMeter({"scheduler": os.getpid()}, pg_match=make_url(database_url).database)
+        meter.start()
         started = time.perf_counter()
         report = await scheduler.scan()
         scanned = time.perf_counter() - started
         fired = await scheduler.fire_due()
         total = time.perf_counter() - started
+        cpu = await meter.stop(max(fired, 1))
         async with engine.connect() as connection:
             after = (await connection.execute(text(SERVER_WORK))).mappings().one()
             server = {
@@ -752,6 +759,7 @@ async def reminder_scan_s(database_url: str, dataset: Dataset) -> dict[str, Any]
         "plan_tasks_added": report.plan_tasks_added,
         "clock": clock.now().isoformat(),
         "server_during_run": server,
+        "cpu": cpu,
         "target_seconds": TARGET_REMINDER_SCAN_S,
         "pass": total <= TARGET_REMINDER_SCAN_S and left == 0 and staged == fired,
     }
@@ -1032,6 +1040,7 @@ def summary(result: dict[str, Any]) -> str:
             f" {scan['fire_due_seconds']} s: {scan['fired']:,} fired, {scan['overdue_customers']:,}"
             f" customers overdue, {scan['plan_tasks_added']:,} plan tasks added);"
             f" target <= {TARGET_REMINDER_SCAN_S:g} s {mark(scan['pass'])}",
+            f"    CPU of that run, ms per reminder: {(scan['cpu'] or {}).get('ms_per_event')}",
             f"  pipeline analytics: p50 {analytics['p50']} ms, p95 {analytics['p95']} ms"
             f" over {analytics['count']} requests; target p95 <= {TARGET_ANALYTICS_P95_MS:g} ms"
             f" {mark(analytics['pass'])}",
