@@ -21,8 +21,7 @@ from crm_customers.domain import customers
 from crm_customers.domain.change_requests import ChangeRequestView
 from crm_customers.domain.commands import UpdateCustomer
 from crm_platform.http.dependencies import SessionDep
-from crm_platform.http.idempotency import IdempotencyKey, claim_for, replay
-from crm_platform.idempotency import StoredResponse, run_once
+from crm_platform.http.idempotency import IdempotencyKey, claim_for, created_once
 
 router = APIRouter(prefix="/v1/customers", tags=["customers"])
 
@@ -39,22 +38,12 @@ async def create_customer(
     request: Request,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
-    result = await run_once(
+    return await created_once(
         session,
         claim_for(request, ctx.actor, idempotency_key, body),
         lambda: customers.create_customer(session, ctx, body.command()),
-        status_code=status.HTTP_201_CREATED,
-        render=lambda view: CustomerOut.of(view).model_dump(mode="json"),
-    )
-    if isinstance(result, StoredResponse):
-        return replay(result)
-    # Serialised here, once: a returned model would be validated again against
-    # response_model (which still documents the body) before being serialised.
-    return Response(
-        CustomerOut.of(result).model_dump_json(),
-        status_code=status.HTTP_201_CREATED,
-        media_type="application/json",
-        headers={"etag": f'"{result.customer.version}"'},
+        CustomerOut.of,
+        headers=lambda view: {"etag": f'"{view.customer.version}"'},
     )
 
 

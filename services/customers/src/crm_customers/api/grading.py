@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, status
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -20,9 +20,8 @@ from crm_customers.api.schemas import SortOrder
 from crm_customers.domain import grading, scoring
 from crm_customers.domain.enums import Grade, Recommendation
 from crm_platform.http.dependencies import SessionDep
-from crm_platform.http.idempotency import IdempotencyKey, claim_for, replay
+from crm_platform.http.idempotency import IdempotencyKey, claim_for, created_once
 from crm_platform.http.patch import Clearable, PatchBody
-from crm_platform.idempotency import StoredResponse, run_once
 
 router = APIRouter(tags=["grading"])
 
@@ -280,17 +279,13 @@ async def evaluate_customer(
     ctx: Context,
     request: Request,
     idempotency_key: IdempotencyKey = None,
-) -> EvaluationOut | JSONResponse:
-    result = await run_once(
+) -> Response:
+    return await created_once(
         session,
         claim_for(request, ctx.actor, idempotency_key, body),
         lambda: grading.evaluate_customer(session, ctx, customer_id, body.form()),
-        status_code=status.HTTP_201_CREATED,
-        render=lambda view: EvaluationOut.of(view).model_dump(mode="json"),
+        EvaluationOut.of,
     )
-    if isinstance(result, StoredResponse):
-        return replay(result)
-    return EvaluationOut.of(result)
 
 
 @router.get("/v1/customers/{customer_id}/evaluations", response_model=EvaluationPage)

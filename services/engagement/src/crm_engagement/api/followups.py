@@ -12,8 +12,7 @@ from crm_engagement.db.followup_repository import FollowUpFilter
 from crm_engagement.domain import exports, followups
 from crm_platform.errors import InvalidField
 from crm_platform.http.dependencies import SessionDep
-from crm_platform.http.idempotency import IdempotencyKey, claim_for, replay
-from crm_platform.idempotency import StoredResponse, run_once
+from crm_platform.http.idempotency import IdempotencyKey, claim_for, created_once
 
 router = APIRouter(prefix="/v1/follow-ups", tags=["follow-ups"])
 
@@ -28,20 +27,12 @@ async def log_followup(
     request: Request,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
-    result = await run_once(
+    return await created_once(
         session,
         claim_for(request, ctx.actor, idempotency_key, body),
         lambda: followups.log_followup(session, ctx, body.command()),
-        status_code=status.HTTP_201_CREATED,
-        render=lambda view: FollowUpOut.of(view).model_dump(mode="json"),
-    )
-    if isinstance(result, StoredResponse):
-        return replay(result)
-    return Response(
-        FollowUpOut.of(result).model_dump_json(),
-        status_code=status.HTTP_201_CREATED,
-        media_type="application/json",
-        headers={"location": f"/v1/follow-ups/{result.followup.id}"},
+        FollowUpOut.of,
+        headers=lambda view: {"location": f"/v1/follow-ups/{view.followup.id}"},
     )
 
 

@@ -20,8 +20,7 @@ from crm_engagement.domain import opportunities
 from crm_engagement.domain.commands import UpdateOpportunity
 from crm_engagement.domain.stages import Stage
 from crm_platform.http.dependencies import SessionDep
-from crm_platform.http.idempotency import IdempotencyKey, claim_for, replay
-from crm_platform.idempotency import StoredResponse, run_once
+from crm_platform.http.idempotency import IdempotencyKey, claim_for, created_once
 
 router = APIRouter(prefix="/v1/opportunities", tags=["opportunities"])
 
@@ -43,16 +42,13 @@ async def create_opportunity(
     request: Request,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
-    result = await run_once(
+    return await created_once(
         session,
         claim_for(request, ctx.actor, idempotency_key, body),
         lambda: opportunities.create_opportunity(session, ctx, body.command()),
-        status_code=status.HTTP_201_CREATED,
-        render=lambda detail: OpportunityDetailOut.of_detail(detail).model_dump(mode="json"),
+        OpportunityDetailOut.of_detail,
+        headers=lambda detail: {"etag": f'"{detail.opportunity.version}"'},
     )
-    if isinstance(result, StoredResponse):
-        return replay(result)
-    return _answer(result, status.HTTP_201_CREATED)
 
 
 @router.get("", response_model=OpportunityPage)

@@ -23,8 +23,7 @@ from crm_gateway.domain import users
 from crm_gateway.domain.commands import ResetPassword, SetRoles, SetUserActive, UpdateUser
 from crm_platform.errors import BadRequest, PreconditionRequired
 from crm_platform.http.dependencies import SessionDep
-from crm_platform.http.idempotency import IdempotencyKey, claim_for, replay
-from crm_platform.idempotency import StoredResponse, run_once
+from crm_platform.http.idempotency import IdempotencyKey, claim_for, created_once
 
 router = APIRouter(
     prefix="/api/v1/users",
@@ -65,22 +64,14 @@ async def create_user(
     admin: AdminDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
-    result = await run_once(
+    return await created_once(
         session,
         claim_for(request, admin.user_id, idempotency_key, body),
         lambda: users.create_user(
             session, caller_of(request, admin), body.command(), request.app.state.passwords
         ),
-        status_code=status.HTTP_201_CREATED,
-        render=lambda user: UserOut.of(user).model_dump(mode="json"),
-    )
-    if isinstance(result, StoredResponse):
-        return replay(result)
-    return Response(
-        UserOut.of(result).model_dump_json(),
-        status_code=status.HTTP_201_CREATED,
-        media_type="application/json",
-        headers={"etag": f'"{result.version}"', "location": f"/api/v1/users/{result.id}"},
+        UserOut.of,
+        headers=lambda user: {"etag": f'"{user.version}"', "location": f"/api/v1/users/{user.id}"},
     )
 
 
