@@ -5,10 +5,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
-from crm_customers.api.dependencies import Context, IfMatch, expected_version
+from crm_customers.api.dependencies import Context
 from crm_customers.api.schemas import ContactCreate, ContactOut, ContactPatch
 from crm_customers.domain import contacts
 from crm_platform.http.dependencies import SessionDep
+from crm_platform.http.versions import IfMatch, expected_version
 
 router = APIRouter(prefix="/v1/customers/{customer_id}/contacts", tags=["contacts"])
 

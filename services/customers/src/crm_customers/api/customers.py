@@ -8,7 +8,7 @@ from fastapi.responses import JSONResponse
 
 from crm_customers.api.approvals import ChangeRequestOut, PendingKeyChange
 from crm_customers.api.customer_filter import customer_filter
-from crm_customers.api.dependencies import Context, IfMatch, expected_version
+from crm_customers.api.dependencies import Context
 from crm_customers.api.schemas import (
     ArchiveRequest,
     CustomerCreate,
@@ -22,6 +22,7 @@ from crm_customers.domain.change_requests import ChangeRequestView
 from crm_customers.domain.commands import UpdateCustomer
 from crm_platform.http.dependencies import SessionDep
 from crm_platform.http.idempotency import IdempotencyKey, claim_for, created_once
+from crm_platform.http.versions import IfMatch, expected_version
 
 router = APIRouter(prefix="/v1/customers", tags=["customers"])
 

@@ -15,13 +15,14 @@ from pydantic import (
     StringConstraints,
 )
 
-from crm_customers.api.dependencies import Context, IfMatch, expected_version
+from crm_customers.api.dependencies import Context
 from crm_customers.api.schemas import SortOrder
 from crm_customers.domain import grading, scoring
 from crm_customers.domain.enums import Grade, Recommendation
 from crm_platform.http.dependencies import SessionDep
 from crm_platform.http.idempotency import IdempotencyKey, claim_for, created_once
 from crm_platform.http.patch import Clearable, PatchBody
+from crm_platform.http.versions import IfMatch, expected_version
 
 router = APIRouter(tags=["grading"])
 

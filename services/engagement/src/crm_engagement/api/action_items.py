@@ -5,11 +5,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from crm_engagement.api.dependencies import Context, IfMatch, expected_version
+from crm_engagement.api.dependencies import Context
 from crm_engagement.api.schemas import ActionItemOut, ActionItemPageOut, ActionItemPatch
 from crm_engagement.domain import action_items
 from crm_engagement.domain.commands import UpdateActionItem
 from crm_platform.http.dependencies import SessionDep
+from crm_platform.http.versions import IfMatch, expected_version
 
 router = APIRouter(prefix="/v1/action-items", tags=["action-items"])
 

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
-from crm_engagement.api.dependencies import Context, IfMatch, expected_version
+from crm_engagement.api.dependencies import Context
 from crm_engagement.api.schemas import (
     OverdueOut,
     OverduePageOut,
@@ -23,6 +23,7 @@ from crm_engagement.domain.commands import UpdateSettings
 from crm_engagement.domain.engagement_settings import SettingsView, get_settings, update_settings
 from crm_engagement.domain.enums import ENUM_NAMES, LABELS, PlanTaskStatus
 from crm_platform.http.dependencies import SessionDep
+from crm_platform.http.versions import IfMatch, expected_version
 
 router = APIRouter(prefix="/v1/engagement", tags=["engagement"])
 

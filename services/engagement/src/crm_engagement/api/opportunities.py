@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
 
-from crm_engagement.api.dependencies import Context, IfMatch, expected_version
+from crm_engagement.api.dependencies import Context
 from crm_engagement.api.opportunity_schemas import (
     OpportunityCreate,
     OpportunityDetailOut,
@@ -21,6 +21,7 @@ from crm_engagement.domain.commands import UpdateOpportunity
 from crm_engagement.domain.stages import Stage
 from crm_platform.http.dependencies import SessionDep
 from crm_platform.http.idempotency import IdempotencyKey, claim_for, created_once
+from crm_platform.http.versions import IfMatch, expected_version
 
 router = APIRouter(prefix="/v1/opportunities", tags=["opportunities"])
 

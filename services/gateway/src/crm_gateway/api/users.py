@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Path, Query, Request, Response, status
+from fastapi import APIRouter, Path, Query, Request, Response, status
 
 from crm_gateway.api.deps import FORGETS_IDENTITIES, AdminDep, caller_of, documented_security
 from crm_gateway.api.schemas import (
@@ -21,9 +21,9 @@ from crm_gateway.api.schemas import (
 from crm_gateway.db.repository import UserFilter
 from crm_gateway.domain import users
 from crm_gateway.domain.commands import ResetPassword, SetRoles, SetUserActive, UpdateUser
-from crm_platform.errors import BadRequest, PreconditionRequired
 from crm_platform.http.dependencies import SessionDep
 from crm_platform.http.idempotency import IdempotencyKey, claim_for, created_once
+from crm_platform.http.versions import IfMatch, expected_version
 
 router = APIRouter(
     prefix="/api/v1/users",
@@ -35,25 +35,10 @@ router = APIRouter(
     },
 )
 UserId = Annotated[str, Path(max_length=36)]
-IfMatch = Annotated[str | None, Header(alias="if-match", description="The version you read")]
 
 
 def _etag(response: Response, version: int) -> None:
     response.headers["etag"] = f'"{version}"'
-
-
-def expected_version(body_version: int | None, if_match: str | None) -> int:
-    if body_version is not None:
-        return body_version
-    if if_match:
-        tag = if_match.strip().removeprefix("W/").strip('"')
-        if tag.isdigit() and len(tag) < 10:
-            return int(tag)
-        raise BadRequest('If-Match must hold the record\'s version, e.g. "3".', slug="bad-if-match")
-    raise PreconditionRequired(
-        "Send the version you read (body field 'version' or If-Match) so no change is lost.",
-        slug="version-required",
-    )
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=UserOut)
