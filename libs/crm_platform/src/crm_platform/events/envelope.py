@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, Field
+from pydantic_core import to_json
 
 CONTENT_TYPE = "application/cloudevents+json"
 TYPE_PREFIX = "crm."
@@ -96,3 +97,25 @@ class PublishedEvents:
             actor=actor,
             causation_id=causation_id,
         )
+
+    def serialized(
+        self, routing_key: str, events: Iterable[tuple[str, Mapping[str, Any]]], *, actor: str
+    ) -> list[tuple[uuid.UUID, str, str]]:
+        """``build`` for many events of one type at once, serialized, as (event id, routing
+        key, CloudEvent JSON body) for ``outbox.add_serialized_events``: the envelope is made
+        once and each event's ``data`` (a mapping shaped like the type's model, given with
+        its subject) written by pydantic's serializer, the JSON ``build`` would give. For bulk
+        producers (a scheduler firing a hundred thousand reminders at once): a model per
+        event cost more than the event."""
+        if routing_key not in self.payloads:
+            raise KeyError(f"{self.service} does not publish {routing_key}")
+        envelope = CloudEvent.new(
+            service=self.service, routing_key=routing_key, subject=None, data={}, actor=actor
+        ).model_dump()
+        envelope["time"] = datetime.now(UTC)
+        bodies = []
+        for subject, data in events:
+            event_id = uuid.uuid4()
+            body = {**envelope, "id": event_id, "subject": subject, "data": data}
+            bodies.append((event_id, routing_key, to_json(body).decode()))
+        return bodies

@@ -2,14 +2,13 @@
 
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel
-from pydantic_core import to_json
 
-from crm_platform.events import CloudEvent, PublishedEvents
+from crm_platform.events import PublishedEvents
 
 SERVICE = "engagement"
 
@@ -125,31 +124,28 @@ build_event = PUBLISHED.build
 def reminder_due_bodies(
     fired: Sequence[Any], fired_at: datetime
 ) -> list[tuple[uuid.UUID, str, str]]:
-    """``build_event(REMINDER_DUE, ReminderDue(...))`` serialized for many reminders at once,
-    as (event id, routing key, body) for ``add_serialized_events``: the envelope is built by
-    ``CloudEvent`` once, each event's data by pydantic's own serializer (the JSON
-    ``model_dump_json`` writes; a test compares the two). ``fired`` rows have the fields of
-    ``ReminderDue`` but ``fired_at``."""
-    envelope = CloudEvent.new(
-        service=SERVICE, routing_key=REMINDER_DUE, subject=None, data={}, actor="system"
-    ).model_dump()
-    envelope["time"] = datetime.now(UTC)
-    bodies = []
-    for row in fired:
-        reminder_id = str(row.id)
-        event_id = uuid.uuid4()
-        data = {
-            "id": reminder_id,
-            "kind": row.kind,
-            "recipient_id": row.recipient_id,
-            "customer_id": str(row.customer_id) if row.customer_id else None,
-            "subject_id": str(row.subject_id) if row.subject_id else None,
-            "title": row.title,
-            "due_on": row.due_on,
-            "due_at": row.due_at,
-            "fired_at": fired_at,
-            "late": row.late,
-        }
-        body = {**envelope, "id": event_id, "subject": reminder_id, "data": data}
-        bodies.append((event_id, REMINDER_DUE, to_json(body).decode()))
-    return bodies
+    """``build_event(REMINDER_DUE, ReminderDue(...))`` for many fired reminders at once
+    (``PublishedEvents.serialized``; a test compares the two). ``fired`` rows have the fields
+    of ``ReminderDue`` but ``fired_at``."""
+    return PUBLISHED.serialized(
+        REMINDER_DUE,
+        (
+            (
+                str(row.id),
+                {
+                    "id": str(row.id),
+                    "kind": row.kind,
+                    "recipient_id": row.recipient_id,
+                    "customer_id": str(row.customer_id) if row.customer_id else None,
+                    "subject_id": str(row.subject_id) if row.subject_id else None,
+                    "title": row.title,
+                    "due_on": row.due_on,
+                    "due_at": row.due_at,
+                    "fired_at": fired_at,
+                    "late": row.late,
+                },
+            )
+            for row in fired
+        ),
+        actor="system",
+    )
