@@ -74,11 +74,6 @@ def ensure_settings_admin(identity: Identity) -> None:
         raise Forbidden("Only an admin may change the engagement settings.")
 
 
-def ensure_manager(identity: Identity) -> None:
-    if not identity.roles & WRITE_ALL:
-        raise Forbidden("Only a sales manager or an admin may do this.")
-
-
 def analytics_owner(identity: Identity, requested: str | None) -> str | None:
     """The owner analytics are scoped to: a rep sees only their own figures."""
     if identity.roles & READ_ALL:

@@ -20,6 +20,7 @@ from http.cookiejar import CookieJar, DefaultCookiePolicy
 import aiohttp
 import httpx
 
+from crm_gateway.api.deps import internal_identity
 from crm_gateway.domain.principals import Principal
 from crm_gateway.settings import GatewaySettings
 from crm_platform.identity import mint_internal_token
@@ -52,17 +53,14 @@ class InternalTokens:
         )
 
     def for_principal(self, principal: Principal) -> str:
-        key = (principal.user_id, principal.roles, principal.name)
+        key = internal_identity(principal)
         now = self._clock()
         cached = self._tokens.get(key)
         if cached is not None and now < cached[1]:
             return cached[0]
+        subject, roles, name = key
         token = mint_internal_token(
-            self._secret,
-            subject=principal.user_id,
-            roles=principal.roles,
-            name=principal.name,
-            ttl_seconds=self._ttl,
+            self._secret, subject=subject, roles=roles, name=name, ttl_seconds=self._ttl
         )
         self._tokens[key] = (token, now + self._reuse)
         self._tokens.move_to_end(key)
