@@ -16,9 +16,7 @@ from crm_engagement.events.handlers import build_handlers
 from crm_engagement.main import create_app
 from crm_engagement.settings import Settings
 from crm_platform.db import create_engine, create_sessionmaker
-from crm_platform.testing import running_app
-
-from .factories import FakeClock
+from crm_platform.testing import FakeClock, running_app
 
 # 09:30 in Shanghai on 1 June 2026
 START = datetime(2026, 6, 1, 1, 30, tzinfo=UTC)

@@ -109,19 +109,6 @@ async def log_followup(
     return response.json()
 
 
-class FakeClock:
-    """A clock tests move by hand (never by sleeping)."""
-
-    def __init__(self, now: datetime) -> None:
-        self.current = now
-
-    def now(self) -> datetime:
-        return self.current
-
-    def set(self, moment: datetime) -> None:
-        self.current = moment
-
-
 # --------------------------------------------------------------------------- opportunities
 
 

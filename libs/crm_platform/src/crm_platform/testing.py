@@ -16,6 +16,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -443,3 +444,21 @@ async def check_open_edge(client: httpx.AsyncClient, service: str) -> None:
         'http_requests_total{method="GET",route="/v1/admin/parked-events",'
         f'service="{service}",status="401"}}'
     ) in metrics.text
+
+
+class FakeClock:
+    """A clock tests move by hand (never by sleeping); satisfies ``crm_platform.clock.Clock``."""
+
+    def __init__(self, now: datetime) -> None:
+        self.current = now
+
+    def now(self) -> datetime:
+        return self.current
+
+    def set(self, moment: datetime) -> None:
+        self.current = moment
+
+    def advance(self, **delta: float) -> datetime:
+        """Move on by ``timedelta(**delta)`` and answer the new now."""
+        self.current += timedelta(**delta)
+        return self.current

@@ -5,11 +5,11 @@ import asyncio
 from fastapi import FastAPI
 
 from crm_engagement.api import action_items, analytics, engagement, followups, opportunities
-from crm_engagement.domain.clock import SYSTEM_CLOCK, Clock
 from crm_engagement.domain.scheduler import ReminderScheduler
 from crm_engagement.events.handlers import build_handlers
 from crm_engagement.events.published import PUBLISHED_TYPES
 from crm_engagement.settings import Settings
+from crm_platform.clock import SYSTEM_CLOCK, Clock
 from crm_platform.http.app import create_service_app
 
 

@@ -2,8 +2,8 @@
 
 from dataclasses import dataclass
 
-from crm_engagement.domain.clock import SYSTEM_CLOCK, Clock
 from crm_engagement.settings import Settings
+from crm_platform.clock import SYSTEM_CLOCK, Clock
 from crm_platform.identity import SYSTEM_ROLE, Identity
 
 

@@ -23,11 +23,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm_engagement.db import followup_repository as repo
 from crm_engagement.domain import cadence, plans
-from crm_engagement.domain.clock import SYSTEM_CLOCK, Clock
 from crm_engagement.domain.engagement_settings import load_rules
 from crm_engagement.domain.reminders import stage_fired
 from crm_engagement.domain.rules import Rules
 from crm_engagement.settings import Settings
+from crm_platform.clock import SYSTEM_CLOCK, Clock
 
 log = logging.getLogger(__name__)
 

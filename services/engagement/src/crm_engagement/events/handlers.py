@@ -16,9 +16,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from crm_engagement.db.followup_models import UserReplica
 from crm_engagement.db.models import CustomerReplica
 from crm_engagement.domain import following
-from crm_engagement.domain.clock import SYSTEM_CLOCK, Clock
 from crm_engagement.domain.context import RequestContext, system_context
 from crm_engagement.settings import Settings
+from crm_platform.clock import SYSTEM_CLOCK, Clock
 from crm_platform.db import stage_upsert_if_newer
 from crm_platform.events import CloudEvent
 from crm_platform.events.consumer import Handler

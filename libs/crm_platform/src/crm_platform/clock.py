@@ -1,4 +1,5 @@
-"""The time rules read "now" from a clock passed in, so tests move time instead of sleeping."""
+"""The time rules of every service read "now" from a clock passed in, so tests move time
+instead of sleeping (``crm_platform.testing.FakeClock``)."""
 
 from datetime import UTC, datetime
 from typing import Protocol
