@@ -2,11 +2,14 @@
 
 from fastapi import FastAPI
 
+from crm_platform.clock import SYSTEM_CLOCK, Clock
 from crm_platform.http.app import create_service_app
 from crm_service_desk.events.handlers import HANDLERS
 from crm_service_desk.settings import Settings
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, clock: Clock = SYSTEM_CLOCK) -> FastAPI:
     settings = settings or Settings()
-    return create_service_app(settings, title="CRM service-desk", handlers=HANDLERS)
+    app = create_service_app(settings, title="CRM service-desk", routers=[], handlers=HANDLERS)
+    app.state.clock = clock
+    return app
