@@ -33,6 +33,15 @@ def decode_key(data_key: str) -> bytes:
     return key
 
 
+def derive_key(data_key: str, purpose: str) -> bytes:
+    """A key of its own for ``purpose`` (signing survey links, say), derived from
+    ``CRM_DATA_KEY``: one secret to manage and rotate, and a leak of one derived key
+    reveals neither the data key nor another purpose's key."""
+    return hmac.new(
+        decode_key(data_key), f"crm derived key:{purpose}".encode(), hashlib.sha256
+    ).digest()
+
+
 class FieldCipher:
     def __init__(self, data_key: str) -> None:
         key = decode_key(data_key)

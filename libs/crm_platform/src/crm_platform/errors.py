@@ -66,6 +66,12 @@ class Conflict(DomainError):
     slug = "conflict"
 
 
+class Gone(DomainError):
+    """The thing existed but is no longer available (an expired survey link)."""
+
+    slug = "gone"
+
+
 class StaleVersion(Conflict):
     """The record changed since the version the caller read."""
 

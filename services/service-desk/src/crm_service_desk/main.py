@@ -1,15 +1,43 @@
 """App factory of the service-desk service."""
 
+import asyncio
+
 from fastapi import FastAPI
 
 from crm_platform.clock import SYSTEM_CLOCK, Clock
 from crm_platform.http.app import create_service_app
+from crm_service_desk.api import reports, surveys, teams, tickets
+from crm_service_desk.domain.sla_checker import SlaChecker
 from crm_service_desk.events.handlers import HANDLERS
+from crm_service_desk.events.published import PUBLISHED_TYPES
 from crm_service_desk.settings import Settings
 
 
 def create_app(settings: Settings | None = None, *, clock: Clock = SYSTEM_CLOCK) -> FastAPI:
     settings = settings or Settings()
-    app = create_service_app(settings, title="CRM service-desk", routers=[], handlers=HANDLERS)
+
+    async def start_checker(app: FastAPI) -> None:
+        """The SLA checker runs in every process; clocks are claimed, never shared."""
+        if not settings.sla_checker_enabled:
+            return
+        checker = SlaChecker(app.state.runtime.sessionmaker, settings, clock)
+        app.state.sla_checker = checker
+        app.state.sla_task = asyncio.create_task(checker.run(), name="sla-checker")
+
+    async def stop_checker(app: FastAPI) -> None:
+        checker = getattr(app.state, "sla_checker", None)
+        if checker is not None:
+            checker.stop()
+            await app.state.sla_task
+
+    app = create_service_app(
+        settings,
+        title="CRM service-desk",
+        routers=[tickets.router, teams.router, reports.router, surveys.router],
+        handlers=HANDLERS,
+        published_types=PUBLISHED_TYPES,
+        on_startup=[start_checker],
+        on_shutdown=[stop_checker],
+    )
     app.state.clock = clock
     return app

@@ -148,6 +148,15 @@ BUSINESS_ROUTES: tuple[Route, ...] = (
     # service desk: service staff work all tickets; sales staff open and follow their customers'
     _area("tickets", "service-desk", read=_ALL, write=_ALL - {VIEWER}, scope="tickets"),
     _area("kb", "service-desk", read=_ALL, write=_SERVICE, scope="kb"),
+    # teams, agents, calendars, SLA targets, callbacks and reports; supervisors configure
+    # (the service checks which writes need a supervisor), sales managers and viewers read
+    _area(
+        "service-desk",
+        "service-desk",
+        read=_SERVICE | {SALES_MANAGER, VIEWER},
+        write=_SERVICE,
+        scope="service-desk",
+    ),
     Route("surveys", "service-desk", "/api/v1/surveys", "/v1/surveys", public=True),
     # notifier: each person's own inbox; partners' webhook subscriptions and deliveries
     _area("notifications", "notifier", read=_ALL, write=_ALL, scope="notifications"),

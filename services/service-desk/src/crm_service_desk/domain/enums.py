@@ -64,6 +64,14 @@ LABELS: dict[str, dict[str, tuple[str, str]]] = {
         TicketStatus.RESOLVED: ("已解决", "Resolved"),
         TicketStatus.CLOSED: ("已关闭", "Closed"),
     },
+    "channel": {
+        Channel.PHONE: ("电话", "Phone"),
+        Channel.EMAIL: ("邮件", "Email"),
+        Channel.WEB: ("网站", "Web"),
+        Channel.WECHAT: ("微信", "WeChat"),
+        Channel.VISIT: ("到访", "Walk-in or visit"),
+        Channel.OTHER: ("其他", "Other"),
+    },
     "mood": {
         Mood.AGITATED: ("激动", "Agitated"),
         Mood.CALM: ("平和", "Calm"),
