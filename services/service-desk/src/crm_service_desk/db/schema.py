@@ -3,8 +3,8 @@
 from crm_platform.db import platform_tables
 from crm_platform.events.inbox import InboxMessage
 from crm_platform.events.outbox import OutboxMessage
-from crm_service_desk.db import models
+from crm_service_desk.db import models, sla_models
 from crm_service_desk.db.registry import ServiceDeskModel
 
-TABLE_MODULES = (models,)
+TABLE_MODULES = (models, sla_models)
 METADATA = [platform_tables(OutboxMessage, InboxMessage), ServiceDeskModel.metadata]
