@@ -148,6 +148,8 @@ BUSINESS_ROUTES: tuple[Route, ...] = (
     # service desk: service staff work all tickets; sales staff open and follow their customers'
     _area("tickets", "service-desk", read=_ALL, write=_ALL - {VIEWER}, scope="tickets"),
     _area("kb", "service-desk", read=_ALL, write=_SERVICE, scope="kb"),
+    # the service desk's configuration (calendars, SLA targets): supervisors change it
+    _area("service-desk", "service-desk", read=_SERVICE, write=_SERVICE, scope="service-desk"),
     Route("surveys", "service-desk", "/api/v1/surveys", "/v1/surveys", public=True),
     # notifier: each person's own inbox; partners' webhook subscriptions and deliveries
     _area("notifications", "notifier", read=_ALL, write=_ALL, scope="notifications"),
