@@ -8,6 +8,7 @@ import pytest
 
 from crm_platform.errors import Conflict
 from crm_service_desk.domain.calendars import BusinessCalendar, CalendarKind
+from crm_service_desk.domain.enums import Priority, TicketType
 from crm_service_desk.domain.sla import (
     DEFAULT_TARGETS,
     ClockKind,
@@ -15,9 +16,7 @@ from crm_service_desk.domain.sla import (
     ClockState,
     ClockStatus,
     IllegalClockTransition,
-    Priority,
     SlaTarget,
-    TicketType,
     clock_view,
     pause_clock,
     resume_clock,
@@ -49,6 +48,8 @@ TARGET_CASES = [
     (Priority.HIGH, TicketType.CONSULTATION, {A: 15 * MIN, F: H, R: 24 * H}),
     (Priority.MEDIUM, TicketType.TECH_SUPPORT, {A: H, F: 4 * H, R: 72 * H}),
     (Priority.LOW, TicketType.SUGGESTION, {A: H, F: 8 * H, R: 120 * H}),
+    (Priority.MEDIUM, TicketType.REPAIR, {A: H, F: 4 * H, R: 72 * H}),
+    (Priority.HIGH, TicketType.VISIT, {A: 15 * MIN, F: H, R: 24 * H}),
     # A complaint's own row wins over its priority's, whatever that is.
     (Priority.HIGH, TicketType.COMPLAINT, {A: 10 * MIN, F: 30 * MIN, R: 24 * H}),
     (Priority.LOW, TicketType.COMPLAINT, {A: 10 * MIN, F: 30 * MIN, R: 24 * H}),

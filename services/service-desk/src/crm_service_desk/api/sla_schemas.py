@@ -13,7 +13,8 @@ from crm_platform.http.patch import PatchBody
 from crm_service_desk.db.sla_models import BusinessCalendarRow, SlaTargetRow
 from crm_service_desk.domain.calendars import WEEKDAYS, CalendarKind, Interval
 from crm_service_desk.domain.commands import CreateCalendar, DayNote, ReplaceTargets
-from crm_service_desk.domain.sla import Priority, SlaTarget, TicketType
+from crm_service_desk.domain.enums import Priority, TicketType
+from crm_service_desk.domain.sla import SlaTarget
 from crm_service_desk.domain.sla_settings import day_notes
 
 CalendarKey = Annotated[

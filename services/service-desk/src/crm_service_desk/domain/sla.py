@@ -45,25 +45,13 @@ from enum import StrEnum
 
 from crm_platform.errors import Conflict
 from crm_service_desk.domain.calendars import BusinessCalendar
+from crm_service_desk.domain.enums import Priority, TicketType
 
 
 class ClockKind(StrEnum):
     ASSIGN = "assign"
     FIRST_RESPONSE = "first_response"
     RESOLVE = "resolve"
-
-
-class TicketType(StrEnum):
-    CONSULTATION = "consultation"
-    COMPLAINT = "complaint"
-    SUGGESTION = "suggestion"
-    TECH_SUPPORT = "tech_support"
-
-
-class Priority(StrEnum):
-    HIGH = "high"
-    MEDIUM = "medium"
-    LOW = "low"
 
 
 class ClockOutcome(StrEnum):
@@ -84,17 +72,6 @@ CLOCK_LABELS = {
     ClockKind.ASSIGN: ("分配时限", "Assignment"),
     ClockKind.FIRST_RESPONSE: ("首次响应", "First response"),
     ClockKind.RESOLVE: ("解决时限", "Resolution"),
-}
-TICKET_TYPE_LABELS = {
-    TicketType.CONSULTATION: ("咨询", "Consultation"),
-    TicketType.COMPLAINT: ("投诉", "Complaint"),
-    TicketType.SUGGESTION: ("建议", "Suggestion"),
-    TicketType.TECH_SUPPORT: ("技术支持", "Technical support"),
-}
-PRIORITY_LABELS = {
-    Priority.HIGH: ("高", "High"),
-    Priority.MEDIUM: ("中", "Medium"),
-    Priority.LOW: ("低", "Low"),
 }
 CLOCK_STATUS_LABELS = {
     ClockStatus.RUNNING: ("计时中", "Running"),

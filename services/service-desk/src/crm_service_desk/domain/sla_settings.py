@@ -38,7 +38,8 @@ from crm_service_desk.domain.commands import (
     UpdateCalendar,
 )
 from crm_service_desk.domain.context import RequestContext
-from crm_service_desk.domain.sla import ClockKind, Priority, SlaTarget, TicketType
+from crm_service_desk.domain.enums import Priority, TicketType
+from crm_service_desk.domain.sla import ClockKind, SlaTarget
 
 DEFAULT_CALENDAR_KEY = repo.DEFAULT_CALENDAR_KEY
 READING = "read the SLA configuration"
