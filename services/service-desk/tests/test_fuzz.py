@@ -1,5 +1,6 @@
 """Generated requests against every operation of the service-desk API (today the operations
-every service has: health, readiness, metrics, parked events and outbox): none may answer 5xx."""
+every service has, health, readiness, metrics, parked events and outbox, and the SLA
+configuration): none may answer 5xx."""
 
 from crm_platform.testing import bearer, running_app
 from crm_platform.testing_fuzz import fuzz_openapi

@@ -8,7 +8,7 @@ whose warning or breach is still to send: the checker's two ranges), the satisfa
 yet) and its ``service_agent`` rows; the platform's ``idempotency_record`` for POST creates.
 
 Revision ID: dc17227275d2
-Revises: 9068fd1694c7
+Revises: 385e20cf932a
 Create Date: 2026-11-30 10:30:57.909045
 """
 
@@ -20,7 +20,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "dc17227275d2"
-down_revision: str | None = "9068fd1694c7"
+down_revision: str | None = "385e20cf932a"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

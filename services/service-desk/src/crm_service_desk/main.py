@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from crm_platform.clock import SYSTEM_CLOCK, Clock
 from crm_platform.http.app import create_service_app
-from crm_service_desk.api import reports, surveys, teams, tickets
+from crm_service_desk.api import reports, sla_settings, surveys, teams, tickets
 from crm_service_desk.domain.sla_checker import SlaChecker
 from crm_service_desk.events.handlers import HANDLERS
 from crm_service_desk.events.published import PUBLISHED_TYPES
@@ -33,7 +33,13 @@ def create_app(settings: Settings | None = None, *, clock: Clock = SYSTEM_CLOCK)
     app = create_service_app(
         settings,
         title="CRM service-desk",
-        routers=[tickets.router, teams.router, reports.router, surveys.router],
+        routers=[
+            tickets.router,
+            teams.router,
+            sla_settings.router,
+            reports.router,
+            surveys.router,
+        ],
         handlers=HANDLERS,
         published_types=PUBLISHED_TYPES,
         on_startup=[start_checker],
