@@ -74,8 +74,11 @@ def upgrade() -> None:
         sa.Column("due_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("warn_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("paused_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("warn_ratio", sa.Float(), nullable=False),
         sa.Column("remaining_seconds", sa.Integer(), nullable=True),
         sa.Column("warn_remaining_seconds", sa.Integer(), nullable=True),
+        sa.Column("paused_seconds", sa.Integer(), nullable=False),
+        sa.Column("warn_paused_seconds", sa.Integer(), nullable=False),
         sa.Column("stopped_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("outcome", sqlmodel.sql.sqltypes.AutoString(length=10), nullable=True),
         sa.Column("warning_sent_at", sa.DateTime(timezone=True), nullable=True),
@@ -201,6 +204,7 @@ def upgrade() -> None:
     op.create_table(
         "ticket_log",
         sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("seq", sa.BigInteger(), nullable=False),
         sa.Column("ticket_id", sa.Uuid(), nullable=False),
         sa.Column("at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("actor_id", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
@@ -210,7 +214,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("ticket_log", schema=None) as batch_op:
-        batch_op.create_index("ix_ticket_log_ticket_at", ["ticket_id", "at"], unique=False)
+        batch_op.create_index("ix_ticket_log_ticket_at", ["ticket_id", "at", "seq"], unique=False)
 
     op.create_table(
         "ticket_serial",

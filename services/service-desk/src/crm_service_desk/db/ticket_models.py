@@ -2,11 +2,22 @@
 per-year serial counter their codes are numbered from, and the teams and agents that work
 them."""
 
+import time
 import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Integer, SmallInteger, Text, UniqueConstraint, text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    Index,
+    Integer,
+    SmallInteger,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlmodel import Field
 
 from crm_platform.db import UtcDateTime
@@ -84,13 +95,25 @@ class TicketSerial(ServiceDeskModel, table=True):
     last_serial: int
 
 
+_last_log_seq = 0
+
+
+def next_log_seq() -> int:
+    """Nanoseconds since the epoch, strictly increasing within the process: the order of log
+    lines written at the same ``at`` (one request's lines; a fake clock in tests)."""
+    global _last_log_seq
+    _last_log_seq = max(time.time_ns(), _last_log_seq + 1)
+    return _last_log_seq
+
+
 class TicketLogEntry(ServiceDeskModel, table=True):
     """One line of a ticket's processing log (处理记录): who did what, when."""
 
     __tablename__ = "ticket_log"
-    __table_args__ = (Index("ix_ticket_log_ticket_at", "ticket_id", "at"),)
+    __table_args__ = (Index("ix_ticket_log_ticket_at", "ticket_id", "at", "seq"),)
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    seq: int = Field(default_factory=next_log_seq, sa_column=Column(BigInteger, nullable=False))
     ticket_id: uuid.UUID
     at: datetime = _timestamp()
     actor_id: str = Field(max_length=64)

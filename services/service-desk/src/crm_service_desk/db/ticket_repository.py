@@ -10,8 +10,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select, update
+from sqlalchemy import and_, case, func, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm_service_desk.db.models import CustomerReplica
@@ -165,7 +166,7 @@ async def log_of(session: AsyncSession, ticket_id: uuid.UUID) -> Sequence[Ticket
     statement = (
         select(TicketLogEntry)
         .where(TicketLogEntry.ticket_id == ticket_id)
-        .order_by(TicketLogEntry.at, TicketLogEntry.id)  # type: ignore[arg-type]
+        .order_by(TicketLogEntry.at, TicketLogEntry.seq)  # type: ignore[arg-type]
     )
     return (await session.exec(statement)).all()
 

@@ -514,6 +514,11 @@ async def assign_ticket(
     access.ensure_service_staff(ctx.identity, "assign tickets")
     change = await _load_for_change(session, ctx, command.ticket_id, command.expected_version)
     ticket = change.ticket
+    if command.assignee_id == ticket.assignee_id:
+        raise Conflict(
+            f"Ticket {ticket.code} is already assigned to {command.assignee_id}.",
+            slug="already-assigned",
+        )
     if not access.is_supervisor(ctx.identity):
         taking = (
             command.assignee_id == ctx.actor and ticket.status == TicketStatus.PENDING_ASSIGNMENT
@@ -522,11 +527,6 @@ async def assign_ticket(
             raise Forbidden(
                 "An agent may only take a pending ticket for themselves; a supervisor assigns."
             )
-    if command.assignee_id == ticket.assignee_id:
-        raise Conflict(
-            f"Ticket {ticket.code} is already assigned to {command.assignee_id}.",
-            slug="already-assigned",
-        )
     await _ensure_assignable(session, command.assignee_id)
     late: list[SlaClock] = []
     reason = command.note or (
