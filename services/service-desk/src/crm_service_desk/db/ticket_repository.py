@@ -381,3 +381,15 @@ async def cancel_callbacks(session: AsyncSession, ticket_id: uuid.UUID, at: date
         .execution_options(synchronize_session=False)
     )
     return (await session.execute(statement)).rowcount
+
+
+async def live_clocks_on_calendar(session: AsyncSession, calendar_key: str) -> list[SlaClock]:
+    """The running and paused clocks of the teams working on ``calendar_key``, locked."""
+    teams = select(ServiceTeam.key).where(ServiceTeam.calendar_key == calendar_key)
+    statement = (
+        select(SlaClock)
+        .join(Ticket, Ticket.id == SlaClock.ticket_id)
+        .where(SlaClock.stopped_at.is_(None), Ticket.team_key.in_(teams))  # type: ignore[union-attr,attr-defined]
+        .with_for_update(of=SlaClock)
+    )
+    return list((await session.exec(statement)).all())

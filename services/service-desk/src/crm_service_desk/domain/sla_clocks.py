@@ -14,6 +14,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from crm_service_desk.db import ticket_repository as repo
 from crm_service_desk.db.ticket_models import SlaClock, Ticket
 from crm_service_desk.domain.calendars import BusinessCalendar
 from crm_service_desk.domain.sla import (
@@ -149,3 +152,20 @@ def reaim(
 
 def next_round(rows: list[SlaClock], kind: ClockKind) -> int:
     return 1 + max((row.round for row in rows if row.kind == kind.value), default=0)
+
+
+async def follow_calendar_change(
+    session: AsyncSession, calendar_key: str, calendar: BusinessCalendar, at: datetime
+) -> int:
+    """A calendar's hours or holidays changed: the live clocks of the teams on it get their
+    due and warning moments again from their start, on the calendar as it is now (a holiday
+    added today moves the deadlines it falls before). Answers how many clocks moved."""
+    moved = 0
+    for row in await repo.live_clocks_on_calendar(session, calendar_key):
+        state = state_of(row)
+        changed = retarget(state, state.target, at, calendar)
+        if (changed.due_at, changed.warn_at) != (state.due_at, state.warn_at):
+            apply_state(row, changed)
+            session.add(row)
+            moved += 1
+    return moved

@@ -19,6 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from crm_platform.errors import Conflict, InvalidField, NotFound, StaleVersion
 from crm_service_desk.db import sla_repository as repo
 from crm_service_desk.db.sla_models import BusinessCalendarRow, SlaTargetRow, target_scope
+from crm_service_desk.domain import sla_clocks
 from crm_service_desk.domain.access import ensure_service_staff, ensure_supervisor
 from crm_service_desk.domain.calendars import (
     DEFAULT_WEEKLY_HOURS,
@@ -164,6 +165,7 @@ async def _save(session: AsyncSession, ctx: RequestContext, row: BusinessCalenda
             f"The calendar {row.key!r} was changed by someone else meanwhile; reload it and "
             "apply your change again."
         ) from exc
+    await sla_clocks.follow_calendar_change(session, row.key, calendar_of(row), ctx.clock.now())
 
 
 async def create_calendar(
