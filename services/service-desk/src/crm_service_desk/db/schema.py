@@ -3,8 +3,12 @@
 from crm_platform.db import platform_tables
 from crm_platform.events.inbox import InboxMessage
 from crm_platform.events.outbox import OutboxMessage
-from crm_service_desk.db import models
+from crm_platform.idempotency import IdempotencyRecord
+from crm_service_desk.db import kb_models, models
 from crm_service_desk.db.registry import ServiceDeskModel
 
-TABLE_MODULES = (models,)
-METADATA = [platform_tables(OutboxMessage, InboxMessage), ServiceDeskModel.metadata]
+TABLE_MODULES = (models, kb_models)
+METADATA = [
+    platform_tables(OutboxMessage, InboxMessage, IdempotencyRecord),
+    ServiceDeskModel.metadata,
+]
