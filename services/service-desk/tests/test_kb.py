@@ -458,15 +458,34 @@ async def test_the_search_falls_back_to_like_on_sqlite(tmp_path: Path) -> None:
                 )
                 await kb.create_article(session, agent, command)
         async with sessions() as session:
-            found, total = await kb.list_articles(session, rep, q="清理进纸轮上的灰尘")
-            assert [a.question for a in found] == ["打印机卡纸怎么办？"] and total == 1
-            found, total = await kb.list_articles(session, rep, q="卡纸")
-            assert total == 1
-            found, total = await kb.list_articles(session, agent, q="进纸轮")
-            assert total == 2
-            found, _ = await kb.list_articles(session, rep, q="PRINTER", tag="Driver")
-            assert [a.question for a in found] == ["Printer driver"]
+            found = await kb.list_articles(session, rep, q="清理进纸轮上的灰尘")
+            assert [a.question for a in found.items] == ["打印机卡纸怎么办？"]
+            assert found.total == 1 and found.total_exact
+            assert (await kb.list_articles(session, rep, q="卡纸")).total == 1
+            assert (await kb.list_articles(session, agent, q="进纸轮")).total == 2
+            found = await kb.list_articles(session, rep, q="PRINTER", tag="Driver")
+            assert [a.question for a in found.items] == ["Printer driver"]
             suggested = await kb.suggest_articles(session, "我们的打印机一直卡纸")
             assert [a.question for a in suggested] == ["打印机卡纸怎么办？"]
     finally:
         await engine.dispose()
+
+
+async def test_question_matches_page_before_answer_matches_and_broad_totals_are_estimated(
+    client, monkeypatch
+) -> None:
+    from crm_service_desk.db import kb_repository
+
+    in_answer = [await create(client, f"网络问题{n}", "请检查打印机的电源。") for n in range(3)]
+    in_question = [await create(client, f"打印机问题{n}", "请重启。") for n in range(2)]
+    await use(client, in_answer[2]["id"])
+    pages = [await search(client, q="打印机", page=n, page_size=2) for n in (1, 2, 3)]
+    ids = [i["id"] for page in pages for i in page["items"]]
+    assert set(ids[:2]) == {a["id"] for a in in_question}
+    assert ids[2] == in_answer[2]["id"]  # the most used answer match first
+    assert set(ids[2:]) == {a["id"] for a in in_answer} and len(ids) == 5
+    assert pages[0]["total"] == 5 and pages[0]["total_exact"] is True
+
+    monkeypatch.setattr(kb_repository, "EXACT_TOTAL_LIMIT", 2)
+    broad = await search(client, q="打印机")
+    assert broad["total_exact"] is False and broad["total"] >= 3

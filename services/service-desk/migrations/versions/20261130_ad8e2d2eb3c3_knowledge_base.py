@@ -64,7 +64,10 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index(
-        "ix_kb_article_status_use_count", "kb_article", ["status", "use_count"], unique=False
+        "ix_kb_article_status_use_count",
+        "kb_article",
+        ["status", "use_count", "id"],
+        unique=False,
     )
     op.create_table(
         "kb_article_use",

@@ -75,11 +75,15 @@ async def list_articles(
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> KbArticlePage:
-    found, total = await kb.list_articles(
+    found = await kb.list_articles(
         session, ctx, q=q, tag=tag, status=status, page=page, page_size=page_size
     )
     return KbArticlePage(
-        items=[KbArticleOut.of(a) for a in found], total=total, page=page, page_size=page_size
+        items=[KbArticleOut.of(a) for a in found.items],
+        total=found.total,
+        total_exact=found.total_exact,
+        page=page,
+        page_size=page_size,
     )
 
 

@@ -72,6 +72,10 @@ class KbArticleOut(BaseModel):
 class KbArticlePage(BaseModel):
     items: list[KbArticleOut]
     total: int
+    total_exact: bool = Field(
+        description="False when more than 1,000 articles match; total is then the database's "
+        "estimate (a broad search is narrowed, not paged through)"
+    )
     page: int
     page_size: int
 

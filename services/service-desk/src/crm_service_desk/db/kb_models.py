@@ -59,8 +59,9 @@ class KbArticle(ServiceDeskModel, table=True):
             postgresql_using="gin",
             postgresql_ops={"tags": "jsonb_path_ops"},
         ),
-        # The all-time top list and the default list order (published, most used first).
-        Index("ix_kb_article_status_use_count", "status", "use_count"),
+        # Most used first (the all-time top, lists, a broad search's second group), read
+        # backwards: published articles by use count, then id.
+        Index("ix_kb_article_status_use_count", "status", "use_count", "id"),
     )
     __mapper_args__ = {"version_id_col": _article_version}
 

@@ -21,7 +21,7 @@ from crm_platform.errors import Conflict, Forbidden, InvalidField, NotFound, Sta
 from crm_platform.events.outbox import add_event
 from crm_service_desk.db import kb_repository as repository
 from crm_service_desk.db.kb_models import KbArticle
-from crm_service_desk.db.kb_repository import KbFilter
+from crm_service_desk.db.kb_repository import KbFilter, KbPage
 from crm_service_desk.domain import access
 from crm_service_desk.domain.context import RequestContext
 from crm_service_desk.domain.kb_commands import CreateKbArticle, RecordKbUse, UpdateKbArticle
@@ -243,7 +243,7 @@ async def list_articles(
     status: KbStatus | None = None,
     page: int = 1,
     page_size: int = 20,
-) -> tuple[list[KbArticle], int]:
+) -> KbPage:
     """Search and filter. Staff see every status unless they name one; others see published
     articles only, and asking for another status is refused."""
     access.ensure_kb_reader(ctx.identity)
