@@ -13,6 +13,7 @@ from crm_engagement.events.handlers import HANDLERS as ENGAGEMENT_HANDLERS
 from crm_gateway.events import handlers as gateway_consumed
 from crm_gateway.events import published as gateway_published
 from crm_notifier.events.handlers import HANDLERS as NOTIFIER_HANDLERS
+from crm_service_desk.events import published as service_desk_published
 from crm_service_desk.events.handlers import HANDLERS as SERVICE_DESK_HANDLERS
 
 CATALOGUE = yaml.safe_load((Path(__file__).parents[1] / "docs" / "asyncapi.yaml").read_text())
@@ -20,6 +21,7 @@ PUBLISHERS = {
     "customers": customers_published.PAYLOADS,
     "engagement": engagement_published.PAYLOADS,
     "gateway": gateway_published.PAYLOADS,
+    "service-desk": service_desk_published.PAYLOADS,
 }
 CONSUMERS = {
     "customers": customers_consumed.build_handlers(CustomersSettings()),

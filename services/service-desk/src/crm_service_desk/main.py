@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from crm_platform.clock import SYSTEM_CLOCK, Clock
 from crm_platform.http.app import create_service_app
-from crm_service_desk.api import reports, sla_settings, surveys, teams, tickets
+from crm_service_desk.api import kb, reports, sla_settings, surveys, teams, tickets
 from crm_service_desk.domain.sla_checker import SlaChecker
 from crm_service_desk.events.handlers import HANDLERS
 from crm_service_desk.events.published import PUBLISHED_TYPES
@@ -38,6 +38,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = SYSTEM_CLOCK)
             teams.router,
             sla_settings.router,
             reports.router,
+            kb.router,
             surveys.router,
         ],
         handlers=HANDLERS,

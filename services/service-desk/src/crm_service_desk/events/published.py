@@ -18,6 +18,7 @@ TICKET_SLA_WARNING = "ticket.sla_warning"
 TICKET_SLA_BREACHED = "ticket.sla_breached"
 TICKET_CALLBACK_DUE = "ticket.callback_due"
 SURVEY_ANSWERED = "survey.answered"
+KB_ARTICLE_PUBLISHED = "kb.article_published"
 
 
 class TicketSnapshot(BaseModel):
@@ -127,6 +128,18 @@ class SurveyAnswered(BaseModel):
     answered_at: datetime
 
 
+class KbArticlePublished(BaseModel):
+    """A knowledge-base article became visible to everybody (created published, or moved to
+    published from draft or archived). The answer stays out: readers fetch the article."""
+
+    id: str
+    question: str
+    tags: list[str]
+    published_by: str
+    published_at: datetime
+    version: int
+
+
 PAYLOADS: dict[str, type[BaseModel]] = {
     TICKET_CREATED: TicketSnapshot,
     TICKET_UPDATED: TicketSnapshot,
@@ -138,6 +151,7 @@ PAYLOADS: dict[str, type[BaseModel]] = {
     TICKET_SLA_BREACHED: SlaAlert,
     TICKET_CALLBACK_DUE: CallbackDue,
     SURVEY_ANSWERED: SurveyAnswered,
+    KB_ARTICLE_PUBLISHED: KbArticlePublished,
 }
 """Every event type this service publishes and its ``data`` model (checked against asyncapi)."""
 
