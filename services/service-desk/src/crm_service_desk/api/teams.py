@@ -142,8 +142,8 @@ async def save_agent(
         ticket_types=tuple(body.ticket_types),
         active=body.active,
     )
-    agent = await teams.save_agent(session, ctx, command)
-    return AgentOut.of(agent, 0)
+    agent, open_tickets = await teams.save_agent(session, ctx, command)
+    return AgentOut.of(agent, open_tickets)
 
 
 @router.get("/callbacks", response_model=list[CallbackOut])

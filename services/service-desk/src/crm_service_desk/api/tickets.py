@@ -11,6 +11,7 @@ from crm_platform.http.dependencies import SessionDep
 from crm_platform.http.idempotency import IdempotencyKey, claim_for, created_once
 from crm_platform.http.versions import IfMatch, expected_version
 from crm_service_desk.api.dependencies import Context
+from crm_service_desk.api.kb_schemas import KbArticleOut
 from crm_service_desk.api.ticket_schemas import (
     AssignIn,
     LogIn,
@@ -129,6 +130,18 @@ async def list_tickets(
 @router.get("/{ticket_id}", response_model=TicketDetailOut)
 async def get_ticket(ticket_id: uuid.UUID, session: SessionDep, ctx: Context) -> Response:
     return _answer(await tickets.get_ticket(session, ctx, ticket_id), ctx)
+
+
+@router.get("/{ticket_id}/suggestions", response_model=list[KbArticleOut])
+async def suggested_articles(
+    ticket_id: uuid.UUID,
+    session: SessionDep,
+    ctx: Context,
+    limit: Annotated[int, Query(ge=1, le=20)] = 5,
+) -> list[KbArticleOut]:
+    """Knowledge-base articles that may answer this ticket (from its title and description)."""
+    found = await tickets.suggested_articles(session, ctx, ticket_id, limit)
+    return [KbArticleOut.of(article) for article in found]
 
 
 @router.patch("/{ticket_id}", response_model=TicketDetailOut)

@@ -227,6 +227,15 @@ def _open_count() -> Any:
     )
 
 
+async def open_tickets_of(session: AsyncSession, user_id: str) -> int:
+    statement = (
+        select(func.count())
+        .select_from(Ticket)
+        .where(Ticket.assignee_id == user_id, Ticket.status.in_(OPEN_STATUSES))  # type: ignore[attr-defined]
+    )
+    return int((await session.execute(statement)).scalar_one())
+
+
 async def active_agents_of(session: AsyncSession, team_key: str) -> list[tuple[Agent, int]]:
     """The team's active agents and their open tickets, for the automatic strategies."""
     statement = select(Agent, _open_count()).where(

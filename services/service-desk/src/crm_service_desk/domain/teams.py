@@ -62,7 +62,9 @@ async def list_agents(
     return await repo.list_agents(session, team_key=team_key, ticket_type=ticket_type)
 
 
-async def save_agent(session: AsyncSession, ctx: RequestContext, command: SaveAgent) -> Agent:
+async def save_agent(
+    session: AsyncSession, ctx: RequestContext, command: SaveAgent
+) -> tuple[Agent, int]:
     """Register an agent, or change their team, types or whether they take tickets."""
     access.ensure_supervisor(ctx.identity, "configure agents")
     if await repo.get_team(session, command.team_key) is None:
@@ -83,4 +85,4 @@ async def save_agent(session: AsyncSession, ctx: RequestContext, command: SaveAg
     agent.updated_at = now
     session.add(agent)
     await session.flush()
-    return agent
+    return agent, await repo.open_tickets_of(session, agent.user_id)

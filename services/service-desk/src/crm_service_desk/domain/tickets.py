@@ -17,9 +17,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from crm_platform.errors import Conflict, Forbidden, InvalidField, NotFound, StaleVersion
 from crm_platform.events.outbox import add_event
 from crm_service_desk.db import ticket_repository as repo
+from crm_service_desk.db.kb_models import KbArticle
 from crm_service_desk.db.ticket_models import Callback, SlaClock, Ticket, TicketLogEntry
 from crm_service_desk.db.ticket_repository import TicketFilter
-from crm_service_desk.domain import access, sla_clocks, surveys
+from crm_service_desk.domain import access, kb, sla_clocks, surveys
 from crm_service_desk.domain.assignment import Candidate, Choice, Strategy, choose_on_open
 from crm_service_desk.domain.calendars import BusinessCalendar
 from crm_service_desk.domain.commands import (
@@ -717,3 +718,12 @@ async def reopen_ticket(
     detail = await _finish(session, ctx, change, [])
     publish(session, ctx, ev.TICKET_REOPENED, snapshot_of(ticket), ticket.id)
     return detail
+
+
+async def suggested_articles(
+    session: AsyncSession, ctx: RequestContext, ticket_id: uuid.UUID, limit: int = 5
+) -> list[KbArticle]:
+    """Knowledge-base articles for the ticket's title and description (for whoever may see
+    the ticket)."""
+    ticket = await _load_visible(session, ctx, ticket_id)
+    return await kb.suggest_articles(session, f"{ticket.title}\n{ticket.description}", limit)
