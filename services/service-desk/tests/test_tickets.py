@@ -7,6 +7,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from crm_platform.events import CloudEvent
+from crm_service_desk.events.handlers import HANDLERS
 from crm_service_desk.settings import Settings
 
 from .desk_fixtures import START, api, clock, quiet_settings, sessions  # noqa: F401
@@ -288,3 +290,31 @@ async def test_without_an_agent_for_the_type_it_waits_for_a_supervisor(
     customer = await seed_customer(quiet_settings.database_url)
     ticket = await open_ticket(api, customer["id"], ticket_type="suggestion")
     assert ticket["status"] == "pending_assignment"
+
+
+async def test_users_given_the_agent_role_become_agents_and_disabled_ones_take_no_tickets(
+    api: httpx.AsyncClient, quiet_settings: Settings, sessions
+) -> None:
+    def user(event_type: str, roles: list[str], name: str = "王小明") -> CloudEvent:
+        data = {"id": "u-new", "username": "wxm", "display_name": name, "roles": roles}
+        return CloudEvent.new(
+            service="gateway", routing_key=event_type, subject="u-new", data=data, actor="t"
+        )
+
+    async def apply(event: CloudEvent) -> None:
+        async with sessions() as session, session.begin():
+            await HANDLERS[event.type.removeprefix("crm.")](session, event)
+
+    await apply(user("user.created", ["sales_rep"]))  # not an agent
+    assert (await api.get("/v1/service-desk/agents", headers=SUPERVISOR)).json() == []
+    await apply(user("user.updated", ["service_agent"], name="王晓明"))
+    [agent] = (await api.get("/v1/service-desk/agents", headers=SUPERVISOR)).json()
+    assert (agent["user_id"], agent["display_name"], agent["active"]) == ("u-new", "王晓明", True)
+    assert len(agent["ticket_types"]) == 6
+    await save_team(api, strategy="round_robin")
+    customer = await seed_customer(quiet_settings.database_url)
+    assert (await open_ticket(api, customer["id"]))["assignee_id"] == "u-new"
+    await apply(user("user.disabled", ["service_agent"]))
+    [agent] = (await api.get("/v1/service-desk/agents", headers=SUPERVISOR)).json()
+    assert agent["active"] is False
+    assert (await open_ticket(api, customer["id"]))["assignee_id"] is None

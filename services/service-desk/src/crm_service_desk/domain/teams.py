@@ -5,6 +5,7 @@ read them."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.orm.exc import StaleDataError
@@ -16,7 +17,10 @@ from crm_service_desk.db.ticket_models import Agent, ServiceTeam
 from crm_service_desk.domain import access
 from crm_service_desk.domain.commands import SaveAgent, SaveTeam
 from crm_service_desk.domain.context import RequestContext
+from crm_service_desk.domain.enums import TicketType
 from crm_service_desk.domain.sla_settings import calendar_exists
+
+DEFAULT_TEAM = "default"
 
 
 async def list_teams(session: AsyncSession, ctx: RequestContext) -> list[ServiceTeam]:
@@ -86,3 +90,37 @@ async def save_agent(
     session.add(agent)
     await session.flush()
     return agent, await repo.open_tickets_of(session, agent.user_id)
+
+
+@dataclass(frozen=True)
+class UserFacts:
+    """What the service desk reads of a gateway user event."""
+
+    user_id: str
+    display_name: str
+    roles: frozenset[str]
+    active: bool
+
+
+async def follow_user(session: AsyncSession, user: UserFacts, at: datetime) -> None:
+    """Keep the agents in step with the users: a person given the service-agent role becomes
+    an agent of the default team handling every type (a supervisor narrows it); a disabled
+    user, or one who lost the role, takes no more tickets; names follow renames."""
+    agent = await repo.get_agent(session, user.user_id)
+    is_agent = user.active and access.SERVICE_AGENT in user.roles
+    if agent is None:
+        if not is_agent:
+            return
+        agent = Agent(
+            user_id=user.user_id,
+            team_key=DEFAULT_TEAM,
+            display_name=user.display_name,
+            ticket_types=sorted(t.value for t in TicketType),
+            updated_at=at,
+        )
+    else:
+        agent.display_name = user.display_name
+        if not is_agent:
+            agent.active = False  # re-enabled by a supervisor, not by the next rename
+        agent.updated_at = at
+    session.add(agent)

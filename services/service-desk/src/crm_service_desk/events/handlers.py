@@ -9,6 +9,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from crm_platform.db import stage_upsert_if_newer
 from crm_platform.events import CloudEvent
 from crm_service_desk.db.models import CustomerReplica
+from crm_service_desk.domain import teams
 
 
 class CustomerState(BaseModel):
@@ -47,6 +48,27 @@ async def replicate_customer(session: AsyncSession, event: CloudEvent) -> None:
     stage_upsert_if_newer(session, CustomerReplica.__table__, values)
 
 
+class UserState(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    id: str
+    display_name: str
+    roles: list[str] = []
+    active: bool = True
+
+
+async def follow_user(session: AsyncSession, event: CloudEvent) -> None:
+    """``user.created``/``updated``/``disabled`` keep the agents in step (``teams.follow_user``)."""
+    user = UserState.model_validate(event.data)
+    facts = teams.UserFacts(
+        user_id=user.id,
+        display_name=user.display_name,
+        roles=frozenset(user.roles),
+        active=user.active and event.type != "crm.user.disabled",
+    )
+    await teams.follow_user(session, facts, datetime.now(UTC))
+
+
 REPLICATED_FROM = (
     "customer.created",
     "customer.updated",
@@ -54,4 +76,8 @@ REPLICATED_FROM = (
     "customer.archived",
     "customer.restored",
 )
-HANDLERS = dict.fromkeys(REPLICATED_FROM, replicate_customer)
+USER_EVENTS = ("user.created", "user.updated", "user.disabled")
+HANDLERS = {
+    **dict.fromkeys(REPLICATED_FROM, replicate_customer),
+    **dict.fromkeys(USER_EVENTS, follow_user),
+}
