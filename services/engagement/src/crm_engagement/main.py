@@ -1,7 +1,5 @@
 """App factory of the engagement service."""
 
-import asyncio
-
 from fastapi import FastAPI
 
 from crm_engagement.api import action_items, analytics, engagement, followups, opportunities
@@ -16,20 +14,6 @@ from crm_platform.http.app import create_service_app
 def create_app(settings: Settings | None = None, *, clock: Clock = SYSTEM_CLOCK) -> FastAPI:
     settings = settings or Settings()
 
-    async def start_scheduler(app: FastAPI) -> None:
-        """The reminder scheduler runs in every process; rows are claimed, never shared."""
-        if not settings.scheduler_enabled:
-            return
-        scheduler = ReminderScheduler(app.state.runtime.sessionmaker, settings, clock)
-        app.state.reminder_scheduler = scheduler
-        app.state.reminder_task = asyncio.create_task(scheduler.run(), name="reminders")
-
-    async def stop_scheduler(app: FastAPI) -> None:
-        scheduler = getattr(app.state, "reminder_scheduler", None)
-        if scheduler is not None:
-            scheduler.stop()
-            await app.state.reminder_task
-
     app = create_service_app(
         settings,
         title="CRM engagement",
@@ -42,8 +26,12 @@ def create_app(settings: Settings | None = None, *, clock: Clock = SYSTEM_CLOCK)
         ],
         handlers=build_handlers(settings, clock),
         published_types=PUBLISHED_TYPES,
-        on_startup=[start_scheduler],
-        on_shutdown=[stop_scheduler],
+        # The reminder scheduler runs in every process; rows are claimed, never shared.
+        background=[
+            lambda sessions: (
+                ReminderScheduler(sessions, settings, clock) if settings.scheduler_enabled else None
+            )
+        ],
     )
     app.state.clock = clock
     return app

@@ -1,7 +1,5 @@
 """App factory of the service-desk service."""
 
-import asyncio
-
 from fastapi import FastAPI
 
 from crm_platform.clock import SYSTEM_CLOCK, Clock
@@ -15,21 +13,6 @@ from crm_service_desk.settings import Settings
 
 def create_app(settings: Settings | None = None, *, clock: Clock = SYSTEM_CLOCK) -> FastAPI:
     settings = settings or Settings()
-
-    async def start_checker(app: FastAPI) -> None:
-        """The SLA checker runs in every process; clocks are claimed, never shared."""
-        if not settings.sla_checker_enabled:
-            return
-        checker = SlaChecker(app.state.runtime.sessionmaker, settings, clock)
-        app.state.sla_checker = checker
-        app.state.sla_task = asyncio.create_task(checker.run(), name="sla-checker")
-
-    async def stop_checker(app: FastAPI) -> None:
-        checker = getattr(app.state, "sla_checker", None)
-        if checker is not None:
-            checker.stop()
-            await app.state.sla_task
-
     app = create_service_app(
         settings,
         title="CRM service-desk",
@@ -43,8 +26,12 @@ def create_app(settings: Settings | None = None, *, clock: Clock = SYSTEM_CLOCK)
         ],
         handlers=HANDLERS,
         published_types=PUBLISHED_TYPES,
-        on_startup=[start_checker],
-        on_shutdown=[stop_checker],
+        # The SLA checker runs in every process; clocks are claimed, never shared.
+        background=[
+            lambda sessions: (
+                SlaChecker(sessions, settings, clock) if settings.sla_checker_enabled else None
+            )
+        ],
     )
     app.state.clock = clock
     return app

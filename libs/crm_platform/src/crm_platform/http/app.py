@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, Depends, FastAPI
 
+from crm_platform.background import BackgroundWorkers, WorkerFactory
 from crm_platform.events.consumer import Handler
 from crm_platform.http.middleware import RequestContextMiddleware
 from crm_platform.http.operations import admin_router, health_router
@@ -30,13 +31,17 @@ def create_service_app(
     published_types: Sequence[str] = (),
     on_startup: Sequence[Hook] = (),
     on_shutdown: Sequence[Hook] = (),
+    background: Sequence[WorkerFactory] = (),
     version: str = "0.1.0",
     body_limits: Mapping[str, int] | None = None,
 ) -> FastAPI:
     """Build a service: ``routers`` require the internal token, ``public_routers`` do not.
 
     ``body_limits`` gives exact paths (uploads) a body limit other than ``max_body_bytes``.
+    ``background`` builds the service's timer work (``crm_platform.background``), run in
+    every process once the runtime is up and stopped before it.
     """
+    workers = BackgroundWorkers(background)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -48,10 +53,13 @@ def create_service_app(
         await runtime.start()
         for hook in on_startup:
             await hook(app)
+        workers.start(runtime.sessionmaker)
+        app.state.background = workers
         freeze_startup_objects()
         try:
             yield
         finally:
+            await workers.stop()
             for hook in on_shutdown:
                 await hook(app)
             await runtime.stop()

@@ -1,18 +1,10 @@
-"""Dependencies of the engagement API: the request context."""
+"""Dependencies of the API: the request context."""
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends
 
 from crm_engagement.domain.context import RequestContext
-from crm_platform.http.security import CurrentIdentity
+from crm_platform.http.context import service_context
 
-
-async def request_context(request: Request, identity: CurrentIdentity) -> RequestContext:
-    """Async on purpose: FastAPI runs a plain-def dependency in a worker thread."""
-    return RequestContext(
-        identity=identity, settings=request.app.state.settings, clock=request.app.state.clock
-    )
-
-
-Context = Annotated[RequestContext, Depends(request_context)]
+Context = Annotated[RequestContext, Depends(service_context)]

@@ -1,27 +1,9 @@
-"""What every use case needs to know about the request (or event, or SLA scan) it serves."""
+"""What every use case needs to know about the request (or event, or timer round) it serves
+(``crm_platform.context``), with this service's settings."""
 
-from dataclasses import dataclass
-
-from crm_platform.clock import SYSTEM_CLOCK, Clock
-from crm_platform.identity import SYSTEM_ROLE, Identity
+from crm_platform.context import ServiceContext, system_context
 from crm_service_desk.settings import Settings
 
+RequestContext = ServiceContext[Settings]
 
-@dataclass(frozen=True)
-class RequestContext:
-    identity: Identity
-    settings: Settings
-    clock: Clock = SYSTEM_CLOCK
-
-    @property
-    def actor(self) -> str:
-        return self.identity.subject
-
-
-def system_context(settings: Settings, clock: Clock = SYSTEM_CLOCK) -> RequestContext:
-    """The context of work nobody asked for in a request: events and the SLA checker."""
-    return RequestContext(
-        identity=Identity(subject="system", roles=frozenset({SYSTEM_ROLE}), name="system"),
-        settings=settings,
-        clock=clock,
-    )
+__all__ = ["RequestContext", "system_context"]

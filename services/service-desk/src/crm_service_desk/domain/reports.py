@@ -24,6 +24,9 @@ from crm_service_desk.domain import access
 from crm_service_desk.domain.context import RequestContext
 
 MAX_PERIOD_DAYS = 366
+# Reports cover the years a ticket can have; outside them a date is a typo (and 0001-01-01
+# minus six days does not exist).
+EARLIEST, LATEST = date(2000, 1, 1), date(2999, 12, 31)
 SATISFIED_FROM = 4
 
 
@@ -38,8 +41,15 @@ class Period:
         return start, end
 
 
+def _in_range(name: str, day: date | None) -> None:
+    if day is not None and not EARLIEST <= day <= LATEST:
+        raise InvalidField(name, f"must be between {EARLIEST} and {LATEST}", location="query")
+
+
 def period_of(ctx: RequestContext, date_from: date | None, date_to: date | None) -> Period:
     """The period asked for; by default the last 7 days up to today (local)."""
+    _in_range("date_from", date_from)
+    _in_range("date_to", date_to)
     today = ctx.clock.now().astimezone(ZoneInfo(ctx.settings.timezone)).date()
     end = date_to or today
     start = date_from or end - timedelta(days=6)
@@ -53,6 +63,7 @@ def period_of(ctx: RequestContext, date_from: date | None, date_to: date | None)
 
 
 def week_of(day: date) -> Period:
+    _in_range("week_of", day)
     monday = day - timedelta(days=day.weekday())
     return Period(monday, monday + timedelta(days=6))
 
