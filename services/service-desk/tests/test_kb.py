@@ -31,6 +31,7 @@ from crm_service_desk.main import create_app
 from crm_service_desk.settings import Settings
 
 from .conftest import INTERNAL_TOKEN_SECRET
+from .factories import open_ticket, seed_customer
 
 START = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)
 
@@ -287,18 +288,26 @@ async def use(
     return await client.post(f"/v1/kb/articles/{article_id}/uses", json=body, headers=AGENT)
 
 
-async def test_uses_count_once_per_ticket_and_make_the_top_list(client, clock) -> None:
+async def test_uses_count_once_per_ticket_and_make_the_top_list(client, clock, settings) -> None:
     a = await create(client, "文章A", "答案A")
     b = await create(client, "文章B", "答案B")
     c = await create(client, "文章C", "答案C")
     await create(client, "从未使用", "答案D")
-    ticket = str(uuid.uuid4())
+    customer = await seed_customer(settings.database_url)
+    ticket = (await open_ticket(client, customer["id"]))["id"]
+    other_ticket = (await open_ticket(client, customer["id"]))["id"]
 
     first = await use(client, a["id"], ticket)
     assert first.status_code == 201 and first.json()["counted"] is True
     again = await use(client, a["id"], ticket)
     assert again.status_code == 200 and again.json() == {**first.json(), "counted": False}
-    assert (await use(client, a["id"], str(uuid.uuid4()))).json()["use_count"] == 2
+    assert (await use(client, a["id"], other_ticket)).json()["use_count"] == 2
+    unknown = await use(client, a["id"], str(uuid.uuid4()))
+    assert unknown.status_code == 422
+    log = (await client.get(f"/v1/tickets/{ticket}", headers=AGENT)).json()["log"]
+    assert [(e["action"], e["note"]) for e in log if e["action"] == "kb_used"] == [
+        ("kb_used", "文章A")
+    ]
     assert (await use(client, a["id"])).json()["use_count"] == 3  # no ticket: each use counts
     read = await client.get(f"/v1/kb/articles/{a['id']}", headers=AGENT)
     assert read.json()["use_count"] == 3 and read.json()["version"] == 1  # not an edit

@@ -402,3 +402,8 @@ async def live_clocks_on_calendar(session: AsyncSession, calendar_key: str) -> l
         .with_for_update(of=SlaClock)
     )
     return list((await session.exec(statement)).all())
+
+
+async def exists(session: AsyncSession, ticket_id: uuid.UUID) -> bool:
+    statement = select(Ticket.id).where(Ticket.id == ticket_id)
+    return (await session.exec(statement)).first() is not None

@@ -20,8 +20,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from crm_platform.errors import Conflict, Forbidden, InvalidField, NotFound, StaleVersion
 from crm_platform.events.outbox import add_event
 from crm_service_desk.db import kb_repository as repository
+from crm_service_desk.db import ticket_repository
 from crm_service_desk.db.kb_models import KbArticle
 from crm_service_desk.db.kb_repository import KbFilter, KbPage
+from crm_service_desk.db.ticket_models import TicketLogEntry
 from crm_service_desk.domain import access
 from crm_service_desk.domain.context import RequestContext
 from crm_service_desk.domain.kb_commands import CreateKbArticle, RecordKbUse, UpdateKbArticle
@@ -315,9 +317,8 @@ async def record_use(
     session: AsyncSession, ctx: RequestContext, command: RecordKbUse
 ) -> UseRecorded:
     """Count a use of a published article, once per ticket (a use without a ticket always
-    counts). Service staff answer with articles, so they record uses (the gateway lets only
-    them write to the knowledge base). The ticket is not checked here: the ticket's own use
-    case does that."""
+    counts) and, on a ticket, as a line of its processing log. Service staff answer with
+    articles, so they record uses (the gateway lets only them write to the knowledge base)."""
     access.ensure_service_staff(ctx.identity, "record uses of knowledge-base articles")
     article = await get_article(session, ctx, command.article_id)
     if article.status != KbStatus.PUBLISHED:
@@ -325,6 +326,10 @@ async def record_use(
             "Only a published article can be used; publish it first.",
             slug="kb-article-not-published",
         )
+    if command.ticket_id is not None and not await ticket_repository.exists(
+        session, command.ticket_id
+    ):
+        raise InvalidField("ticket_id", "is not a ticket")
     counted = await repository.add_use(
         session,
         article.id,
@@ -332,6 +337,18 @@ async def record_use(
         used_by=ctx.actor,
         used_at=ctx.clock.now(),
     )
+    if counted and command.ticket_id is not None:
+        # The ticket's processing log says which answer was used.
+        session.add(
+            TicketLogEntry(
+                ticket_id=command.ticket_id,
+                at=ctx.clock.now(),
+                actor_id=ctx.actor,
+                action="kb_used",
+                note=article.question,
+                details={"article_id": str(article.id)},
+            )
+        )
     return UseRecorded(
         article_id=article.id,
         ticket_id=command.ticket_id,
