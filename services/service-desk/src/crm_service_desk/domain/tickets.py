@@ -197,12 +197,15 @@ async def open_ticket(
     targets = targets_for(await load_targets(session), priority, command.ticket_type)
     choice = await _choose_assignee(session, team, priority, command.ticket_type)
     now = ctx.clock.now()
+    if choice is not None:
+        await repo.touch_agent(session, choice.assignee_id, now)
     year = now.astimezone(ZoneInfo(ctx.settings.timezone)).year
-    serial = await repo.take_serial(session, year)
+    # Everything but the number is made before it is taken: the serial's row lock, which
+    # every create of the year waits on, is then held for the inserts and the commit only.
     ticket = Ticket(
-        code=ticket_code(ctx.settings.ticket_code_prefix, year, serial),
+        code="",
         year=year,
-        serial=serial,
+        serial=0,
         customer_id=customer.id,
         customer_name=customer.name,
         contact_id=command.contact_id,
@@ -221,15 +224,17 @@ async def open_ticket(
         updated_at=now,
     )
     clocks = sla_clocks.new_clocks(ticket, targets, now, calendar, ctx.settings.sla_warning_ratio)
-    session.add(ticket)
-    session.add_all(clocks)
-    log = [_log(session, ticket, ctx, now, "created", None, priority=priority.value, urgent=urgent)]
     if choice is not None:
         ticket.status = TicketStatus.IN_PROGRESS.value
         ticket.assignee_id = choice.assignee_id
         ticket.assigned_at = now
         sla_clocks.stop(clocks, ClockKind.ASSIGN, now)
-        await repo.touch_agent(session, choice.assignee_id, now)
+    ticket.serial = await repo.take_serial(session, year)
+    ticket.code = ticket_code(ctx.settings.ticket_code_prefix, year, ticket.serial)
+    session.add(ticket)
+    session.add_all(clocks)
+    log = [_log(session, ticket, ctx, now, "created", None, priority=priority.value, urgent=urgent)]
+    if choice is not None:
         log.append(
             _log(
                 session,
