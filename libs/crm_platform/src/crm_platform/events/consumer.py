@@ -66,6 +66,10 @@ from crm_platform.metrics import (
     EVENTS_PARKED,
 )
 
+# A handler under this key (a topic binding matching every routing key) receives every event
+# the service has no handler of its own for: the notifier's partner fan-out.
+ANY_EVENT = "#"
+
 log = logging.getLogger(__name__)
 
 Handler = Callable[[AsyncSession, CloudEvent], Awaitable[None]]
@@ -366,7 +370,7 @@ class EventConsumer:
                 message, batch, publish_channel, closed, f"unreadable envelope: {exc}", attempt
             )
             return None
-        handler = self._handlers.get(event_.routing_key)
+        handler = self._handlers.get(event_.routing_key) or self._handlers.get(ANY_EVENT)
         if handler is None:
             EVENTS_CONSUMED.labels(type=event_.routing_key, outcome="unhandled").inc()
             await _settle(message, batch)

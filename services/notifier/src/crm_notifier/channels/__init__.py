@@ -1,0 +1,6 @@
+"""Delivery channels: one module each, registered in ``base`` by name. Importing this package
+imports every channel module, so ``build_channels`` knows them all."""
+
+from crm_notifier.channels import base
+
+__all__ = ["base"]
