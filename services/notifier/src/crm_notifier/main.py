@@ -2,11 +2,31 @@
 
 from fastapi import FastAPI
 
-from crm_notifier.events.handlers import HANDLERS
+from crm_notifier.api import notifications
+from crm_notifier.domain.dispatcher import DeliveryDispatcher
+from crm_notifier.events.handlers import build_handlers
+from crm_notifier.events.published import PUBLISHED_TYPES
 from crm_notifier.settings import Settings
+from crm_platform.clock import SYSTEM_CLOCK, Clock
 from crm_platform.http.app import create_service_app
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, clock: Clock = SYSTEM_CLOCK) -> FastAPI:
     settings = settings or Settings()
-    return create_service_app(settings, title="CRM notifier", handlers=HANDLERS)
+    app = create_service_app(
+        settings,
+        title="CRM notifier",
+        routers=[notifications.router],
+        handlers=build_handlers(settings, clock),
+        published_types=PUBLISHED_TYPES,
+        # Deliveries are claimed, never shared: every process dispatches.
+        background=[
+            lambda sessions: (
+                DeliveryDispatcher(sessions, settings, clock)
+                if settings.dispatcher_enabled
+                else None
+            )
+        ],
+    )
+    app.state.clock = clock
+    return app

@@ -88,3 +88,15 @@ def build_channels(env: ChannelEnv) -> dict[str, Channel]:
 
 def registered() -> list[str]:
     return sorted(_FACTORIES)
+
+
+_probe_client: httpx.AsyncClient | None = None
+
+
+def configured_channels(settings: Settings) -> list[str]:
+    """The names of the channels ``settings`` configure (their factories build one; the
+    client they are handed is never used for a request here)."""
+    global _probe_client
+    if _probe_client is None:
+        _probe_client = httpx.AsyncClient()
+    return sorted(build_channels(ChannelEnv(settings=settings, http=_probe_client)))
