@@ -5,7 +5,7 @@ one attempt at delivery and says how it went: ``Delivered``, ``Retry`` (the rece
 or busy: try again later, with backoff) or ``Failed`` (it can never work: a malformed address,
 a 4xx the provider means). It never raises for the receiver's sake; an exception is a bug and
 is treated as a retry by the dispatcher. Adding a channel is one module that calls
-``register`` (``domain/channels/__init__.py`` imports them all).
+``register`` (``channels/__init__.py`` imports them all).
 """
 
 from __future__ import annotations

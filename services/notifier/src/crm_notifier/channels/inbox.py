@@ -1,4 +1,7 @@
-"""The in-app inbox: the notification row is the inbox entry, so delivering is nothing more."""
+"""The in-app inbox: the notification row is the inbox entry, so sending is done already.
+Registered so the dispatcher treats every channel alike (address: the user's id)."""
+
+from __future__ import annotations
 
 from crm_notifier.channels.base import ChannelEnv, Delivered, OutboundMessage, SendResult, register
 
@@ -11,5 +14,5 @@ class InboxChannel:
 
 
 @register("inbox")
-def inbox_channel(env: ChannelEnv) -> InboxChannel:
+def build(env: ChannelEnv) -> InboxChannel:
     return InboxChannel()
