@@ -8,6 +8,7 @@ send time renders a missing fact as empty rather than failing the dispatcher."""
 import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,6 +28,7 @@ from .conftest import INTERNAL_TOKEN_SECRET
 ADMIN = bearer(INTERNAL_TOKEN_SECRET, "admin", subject="u-admin")
 BASE = "/v1/notification-templates"
 EVERY_TEMPLATE = [(kind, locale) for kind in Kind for locale in LOCALES]
+DOCS = Path(__file__).resolve().parents[3] / "docs" / "notifier.md"
 
 # --------------------------------------------------------------------------- no database
 
@@ -128,6 +130,15 @@ def test_a_broken_template_is_refused(field: str, subject: str, body: str, says:
     error = refused.value.facts["errors"][0]
     assert error["field"] == f"body.{field}"
     assert says in error["message"]
+
+
+def test_the_documented_facts_are_the_kinds() -> None:
+    text = DOCS.read_text()
+    start, end = "<!-- facts-table:start -->\n", "<!-- facts-table:end -->"
+    documented = text[text.index(start) + len(start) : text.index(end)]
+    assert documented.strip() == templates.facts_table().strip(), (
+        "docs/notifier.md is out of date; paste facts_table() between the markers"
+    )
 
 
 # --------------------------------------------------------------------------- through HTTP

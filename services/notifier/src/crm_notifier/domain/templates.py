@@ -497,3 +497,14 @@ async def preview(session: AsyncSession, ctx: RequestContext, command: PreviewTe
         kind,
         facts,
     )
+
+
+def facts_table() -> str:
+    """The kinds and the facts their templates may use, as the Markdown table
+    ``docs/notifier.md`` holds (a test keeps the two the same)."""
+    lines = ["| kind | 中文 | English | urgent | facts |", "|---|---|---|---|---|"]
+    for kind, info in KINDS.items():
+        facts = ", ".join(f"`{name}`" for name in info.facts)
+        urgent = "yes" if info.urgent else "no"
+        lines.append(f"| `{kind.value}` | {info.label_zh} | {info.label_en} | {urgent} | {facts} |")
+    return "\n".join(lines) + "\n"
