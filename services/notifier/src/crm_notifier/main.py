@@ -2,7 +2,7 @@
 
 from fastapi import FastAPI
 
-from crm_notifier.api import notifications
+from crm_notifier.api import notifications, templates
 from crm_notifier.domain.dispatcher import DeliveryDispatcher
 from crm_notifier.events.handlers import build_handlers
 from crm_notifier.events.published import PUBLISHED_TYPES
@@ -16,7 +16,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = SYSTEM_CLOCK)
     app = create_service_app(
         settings,
         title="CRM notifier",
-        routers=[notifications.router],
+        routers=[notifications.router, templates.router],
         handlers=build_handlers(settings, clock),
         published_types=PUBLISHED_TYPES,
         # Deliveries are claimed, never shared: every process dispatches.

@@ -161,6 +161,14 @@ BUSINESS_ROUTES: tuple[Route, ...] = (
     # notifier: each person's own inbox; partners' webhook subscriptions and deliveries
     _area("notifications", "notifier", read=_ALL, write=_ALL, scope="notifications"),
     _area("webhooks", "notifier", read=_SEES_ALL, write=_SEES_ALL, manage_scope="webhooks:manage"),
+    # the templates of each kind and locale: admins edit, the managers who run the service read
+    _area(
+        "notification-templates",
+        "notifier",
+        read=frozenset({ADMIN, SALES_MANAGER, SERVICE_SUPERVISOR}),
+        write=frozenset({ADMIN}),
+        scope="notifications",
+    ),
 )
 # Each service's administration of its event path (parked events, unconfirmed outbox rows):
 # ``/api/v1/admin/<service>/...`` → ``<service>/v1/admin/...``; the service requires the

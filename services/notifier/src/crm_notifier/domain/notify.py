@@ -152,7 +152,8 @@ async def _notify_one(
         name = contact.name if contact else ""
         routes = _contact_routes(ctx, contact, plan.category, now)
     facts = {**plan.facts, "recipient_name": name, "link": plan.link or ""}
-    rendered = await templates.render(session, plan.kind, locale, facts)
+    zone = preference.timezone if preference else ctx.settings.timezone
+    rendered = await templates.render(session, plan.kind, locale, facts, zone=zone)
     notification_id = uuid.uuid4()
     is_new = await repo.insert_notification(
         session,

@@ -121,7 +121,7 @@ async def change_request_created(session: AsyncSession, data: dict[str, Any]) ->
     facts = {
         "customer_code": data.get("customer_code"),
         "customer_name": data.get("customer_name"),
-        "fields": ", ".join(sorted((data.get("changes") or {}).keys())),
+        "fields": sorted((data.get("changes") or {}).keys()),
     }
     return [Plan(Kind.CHANGE_REQUEST, await _role(session, SALES_MANAGER), facts)]
 
