@@ -1,8 +1,14 @@
-"""Tables owned by the notifier service (for now the platform's outbox and inbox)."""
+"""The schema the migrations manage: the platform's tables this service uses plus its own."""
 
+from crm_notifier.db import models, webhook_models
+from crm_notifier.db.registry import NotifierModel
 from crm_platform.db import platform_tables
 from crm_platform.events.inbox import InboxMessage
 from crm_platform.events.outbox import OutboxMessage
+from crm_platform.idempotency import IdempotencyRecord
 
-METADATA = [platform_tables(OutboxMessage, InboxMessage)]
-"""The schema migrations manage (only the platform's tables so far)."""
+TABLE_MODULES = (models, webhook_models)
+METADATA = [
+    platform_tables(OutboxMessage, InboxMessage, IdempotencyRecord),
+    NotifierModel.metadata,
+]
