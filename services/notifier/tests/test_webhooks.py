@@ -131,10 +131,12 @@ async def env(settings: Settings) -> AsyncIterator[EnvFactory]:
         async with running_app(app, "http://notifier") as client:
             sessionmaker = app.state.runtime.sessionmaker
             dispatcher = WebhookDispatcher(sessionmaker, test_settings, clock=clock)
+            made = Env(client, test_settings, clock, dispatcher, sessionmaker)
             try:
-                yield Env(client, test_settings, clock, dispatcher, sessionmaker)
+                yield made
             finally:
                 await dispatcher.aclose()
+                await made.dispatcher.aclose()  # one a test put in its place
 
     yield make
 
@@ -503,3 +505,25 @@ async def test_a_partner_manages_only_its_own_subscriptions(env) -> None:
 
         assert (await e.client.delete(path, headers=PARTNER)).status_code == 204
         assert (await e.client.get(path, headers=PARTNER)).status_code == 404
+
+
+async def test_a_send_that_raises_counts_as_a_failed_attempt(env) -> None:
+    """A bug while sending (here the HTTP client raises) is a failed attempt with a reason,
+    not a delivery left claimed and retried without end."""
+
+    def broken(request: httpx.Request) -> httpx.Response:
+        raise RuntimeError("boom")
+
+    async with env(delivery_max_attempts=2) as e:
+        created = await e.subscribe("http://127.0.0.1:9/hook", ["ticket.created"])
+        await e.fan_out(event())
+        e.dispatcher = WebhookDispatcher(
+            e.sessionmaker,
+            e.settings,
+            lambda: httpx.AsyncClient(transport=httpx.MockTransport(broken)),
+            e.clock,
+        )
+        await e.rounds(3)
+        [delivery] = await e.deliveries(created["id"])
+        assert delivery["status"] == "failed"
+        assert delivery["last_error"] == "internal error: RuntimeError (gave up after 2 attempts)"

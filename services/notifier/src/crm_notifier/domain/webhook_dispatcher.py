@@ -126,7 +126,11 @@ class WebhookDispatcher:
 
     async def _attempt(self, delivery: ClaimedDelivery) -> None:
         async with self._sending:
-            result = await self._send(delivery)
+            try:
+                result = await self._send(delivery)
+            except Exception as exc:  # a bug, not the receiver's doing: a failed attempt
+                log.exception("sending webhook delivery %s failed", delivery.id)
+                result = AttemptResult(None, f"internal error: {type(exc).__name__}", 0)
         try:
             await self._record(delivery, result)
         except Exception:  # the database away: the lease runs out and the delivery is retried
