@@ -60,6 +60,10 @@ async def _role(session: AsyncSession, role: str) -> tuple[Recipient, ...]:
     return _users(*(user.id for user in await repo.users_with_role(session, role)))
 
 
+async def admins(session: AsyncSession) -> tuple[Recipient, ...]:
+    return await _role(session, ADMIN)
+
+
 async def reminder_due(session: AsyncSession, data: dict[str, Any]) -> list[Plan]:
     facts = {k: data.get(k) for k in ("title", "due_at", "customer_id", "late")}
     return [Plan(Kind.REMINDER, _users(data.get("recipient_id")), facts)]

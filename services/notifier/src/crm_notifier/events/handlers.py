@@ -129,7 +129,7 @@ async def handle(
     replicate: Handler | None = None,
 ) -> None:
     """Partners first, then the replica, then the people it concerns."""
-    await webhooks.fan_out(session, event)
+    await webhooks.fan_out(session, event, clock=ctx.clock)
     if replicate is not None:
         await replicate(session, event)
     plans = await rules.plans_for(session, event)
