@@ -161,6 +161,14 @@ BUSINESS_ROUTES: tuple[Route, ...] = (
     # notifier: each person's own inbox; partners' webhook subscriptions and deliveries
     _area("notifications", "notifier", read=_ALL, write=_ALL, scope="notifications"),
     _area("webhooks", "notifier", read=_SEES_ALL, write=_SEES_ALL, manage_scope="webhooks:manage"),
+    # partners' own queues on the bus and their broker users: admins only (a key needs admin)
+    _area(
+        "partner-queues",
+        "notifier",
+        read=frozenset({ADMIN}),
+        write=frozenset({ADMIN}),
+        scope="admin",
+    ),
 )
 # Each service's administration of its event path (parked events, unconfirmed outbox rows):
 # ``/api/v1/admin/<service>/...`` → ``<service>/v1/admin/...``; the service requires the
