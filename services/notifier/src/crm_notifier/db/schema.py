@@ -1,8 +1,10 @@
-"""Tables owned by the notifier service (for now the platform's outbox and inbox)."""
+"""The schema the migrations manage: the platform's tables this service uses plus its own."""
 
+from crm_notifier.db import partner_models
+from crm_notifier.db.registry import NotifierModel
 from crm_platform.db import platform_tables
 from crm_platform.events.inbox import InboxMessage
 from crm_platform.events.outbox import OutboxMessage
 
-METADATA = [platform_tables(OutboxMessage, InboxMessage)]
-"""The schema migrations manage (only the platform's tables so far)."""
+TABLE_MODULES = (partner_models,)
+METADATA = [platform_tables(OutboxMessage, InboxMessage), NotifierModel.metadata]
