@@ -2,6 +2,7 @@
 
 from fastapi import FastAPI
 
+from crm_notifier.api import partner_bus
 from crm_notifier.events.handlers import HANDLERS
 from crm_notifier.settings import Settings
 from crm_platform.http.app import create_service_app
@@ -9,4 +10,9 @@ from crm_platform.http.app import create_service_app
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
-    return create_service_app(settings, title="CRM notifier", handlers=HANDLERS)
+    return create_service_app(
+        settings,
+        title="CRM notifier",
+        routers=[partner_bus.router],
+        handlers=HANDLERS,
+    )
