@@ -10,10 +10,13 @@ import contextlib
 import re
 import uuid
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from types import ModuleType
 from urllib.parse import quote
 
 import aio_pika
 import aiormq
+import asyncpg
 import httpx
 import pytest
 from sqlalchemy import event
@@ -31,6 +34,7 @@ from crm_platform.testing import (
     check_internal_token_guard,
     event_publisher,
     fetch,
+    queue_depth,
     wait_until,
 )
 
@@ -442,3 +446,77 @@ async def test_an_unreachable_management_api_is_503(
     assert response.status_code == 503, response.text
     assert response.json()["type"] == "urn:crm:problem:broker-management-unavailable"
     assert (await client.get("/v1/partner-queues", headers=ADMIN)).json() == []
+
+
+# ----------------------------------------------------- the consumer docs/partners.md shows
+
+DOCS = Path(__file__).resolve().parents[3] / "docs" / "partners.md"
+
+
+def _documented_consumer() -> ModuleType:
+    """The Python program of docs/partners.md, as a module."""
+    text = DOCS.read_text()
+    section = text[text.index("## A consumer in Python") :]
+    start = section.index("```python\n") + len("```python\n")
+    code = section[start : section.index("\n```", start)]
+    module = ModuleType("partner_consumer")
+    exec(compile(code, str(DOCS), "exec"), module.__dict__)
+    return module
+
+
+async def test_the_documented_consumer_applies_each_event_once(
+    client: httpx.AsyncClient, settings: Settings, database_factory, new_partner
+) -> None:
+    answer = await _provision(client, new_partner(), "ticket.*")
+    consumer = _documented_consumer()
+    applied: list[str] = []
+    apply_event = consumer.apply_event
+
+    async def counting(connection, event) -> None:
+        applied.append(event["id"])
+        await apply_event(connection, event)
+
+    consumer.apply_event = counting
+    ticket = str(uuid.uuid4())
+    created = CloudEvent.new(
+        service="service-desk", routing_key="ticket.created", subject=ticket, data={}
+    )
+    closed = CloudEvent.new(
+        service="service-desk", routing_key="ticket.closed", subject=ticket, data={}
+    )
+    async with event_publisher(settings.amqp_url, settings.events_exchange) as publish:
+        await publish(created)
+        await publish(closed)
+        await publish(closed)  # delivered twice, as after a publisher's crash
+        await publish(_event("ticket.updated"), body=b"not json")
+        await publish(_event("customer.created"))  # not bound
+
+    url = await database_factory("partner_consumer")
+    dsn = url.replace("postgresql+asyncpg://", "postgresql://", 1)
+    partner_url = _partner_url(settings, answer["username"], answer["password"])
+    task = asyncio.create_task(consumer.run(partner_url, answer["queue"], dsn))
+    try:
+
+        async def done() -> bool:
+            try:
+                rows = await fetch(url, "SELECT count(*) AS n FROM crm_rejected_event")
+            except asyncpg.UndefinedTableError:  # the consumer has not started yet
+                return False
+            return rows[0]["n"] == 1
+
+        await wait_until(done, timeout=15, message="the consumer's work")
+        await asyncio.sleep(0.3)  # the last acknowledgement
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    assert applied == [str(created.id), str(closed.id)]
+    processed = await fetch(url, "SELECT id, type FROM crm_processed_event ORDER BY type")
+    assert [(str(r["id"]), r["type"]) for r in processed] == [
+        (str(closed.id), "crm.ticket.closed"),
+        (str(created.id), "crm.ticket.created"),
+    ]
+    tickets = await fetch(url, "SELECT id, last_event FROM crm_ticket")
+    assert [(str(r["id"]), r["last_event"]) for r in tickets] == [(ticket, "crm.ticket.closed")]
+    assert await queue_depth(settings.amqp_url, answer["queue"]) == 0  # every one acknowledged
