@@ -2,8 +2,10 @@
 provisions a partner's queue and broker user; the partner, connected as that user, receives
 exactly the events its patterns match and the broker refuses it everything else (another queue,
 declaring, publishing); revoking deletes the user (its login then fails, its open connection
-is closed) and, on request, the queue. Broker users are cluster-wide: each test's partners get
-names of their own and are deleted afterwards, whatever the outcome."""
+is closed) and, on request, the queue. A failed broker step or a rolled-back transaction
+leaves nothing on the broker, and the consumer docs/partners.md shows applies each event once.
+Broker users are cluster-wide: each test's partners get names of their own, and the settings
+fixture deletes their users afterwards, whatever the outcome."""
 
 import asyncio
 import contextlib
