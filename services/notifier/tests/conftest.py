@@ -3,13 +3,16 @@ run's vhost through an exchange of its own, so no other test's events reach its 
 
 from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import httpx
 import pytest
 
 from crm_notifier.__main__ import MIGRATIONS_DIR
+from crm_notifier.domain import partner_bus
 from crm_notifier.main import create_app
 from crm_notifier.settings import Settings
+from crm_platform.errors import Unavailable
 from crm_platform.testing import (
     Publish,
     event_publisher,
@@ -22,17 +25,39 @@ from crm_platform.testing import (
 INTERNAL_TOKEN_SECRET = "notifier-tests-internal-token-secret-0123456789"
 
 
+def vhost_of(amqp_url: str) -> str:
+    return unquote(urlsplit(amqp_url).path.removeprefix("/")) or "/"
+
+
 @pytest.fixture
-async def settings(database_factory, amqp_url: str) -> Settings:
+async def settings(database_factory, amqp_url: str) -> AsyncIterator[Settings]:
+    """Partners' queues and broker users are provisioned in the run's vhost; the broker users
+    (cluster-wide, unlike the vhost's queues) a test leaves are deleted after it."""
     url = await database_factory("notifier", migrations=MIGRATIONS_DIR)
-    return Settings(
+    settings = Settings(
         **isolated_consumer_settings(
             "notifier",
             database_url=url,
             amqp_url=amqp_url,
             internal_token_secret=INTERNAL_TOKEN_SECRET,
-        )
+        ),
+        rabbitmq_vhost=vhost_of(amqp_url),
     )
+    yield settings
+    await delete_partner_users(settings)
+
+
+async def delete_partner_users(settings: Settings) -> None:
+    """Every ``partner-…`` broker user with permissions on the settings' vhost. Without the
+    management API no test could have made one."""
+    async with partner_bus.open_broker(settings) as admin:
+        try:
+            usernames = await admin.users_with_permissions()
+        except Unavailable:
+            return
+        for username in usernames:
+            if username.startswith(partner_bus.username_of("")):
+                await admin.delete_user(username)
 
 
 @pytest.fixture

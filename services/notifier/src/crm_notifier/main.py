@@ -2,7 +2,7 @@
 
 from fastapi import FastAPI
 
-from crm_notifier.api import notifications, templates, webhooks
+from crm_notifier.api import notifications, partner_bus, templates, webhooks
 from crm_notifier.domain.dispatcher import DeliveryDispatcher
 from crm_notifier.domain.webhook_dispatcher import WebhookDispatcher
 from crm_notifier.events.handlers import build_handlers
@@ -17,7 +17,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = SYSTEM_CLOCK)
     app = create_service_app(
         settings,
         title="CRM notifier",
-        routers=[notifications.router, templates.router, webhooks.router],
+        routers=[notifications.router, templates.router, webhooks.router, partner_bus.router],
         handlers=build_handlers(settings, clock),
         published_types=PUBLISHED_TYPES,
         # Both dispatchers run in every process; deliveries are claimed, never shared.

@@ -50,3 +50,6 @@ class Settings(PlatformSettings):
     rabbitmq_management_user: str = "guest"
     rabbitmq_management_password: str = "guest"
     rabbitmq_vhost: str = "/"
+    # The AMQP address partners are told to connect to (amqps://bus.example.com:5671); unset,
+    # the scheme, host and port of ``amqp_url``.
+    partner_amqp_url: str | None = None

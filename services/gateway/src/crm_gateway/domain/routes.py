@@ -169,6 +169,14 @@ BUSINESS_ROUTES: tuple[Route, ...] = (
         write=frozenset({ADMIN}),
         scope="notifications",
     ),
+    # partners' own queues on the bus and their broker users: admins only (a key needs admin)
+    _area(
+        "partner-queues",
+        "notifier",
+        read=frozenset({ADMIN}),
+        write=frozenset({ADMIN}),
+        scope="admin",
+    ),
 )
 # Each service's administration of its event path (parked events, unconfirmed outbox rows):
 # ``/api/v1/admin/<service>/...`` → ``<service>/v1/admin/...``; the service requires the
