@@ -34,11 +34,12 @@ run: bootstrap ## migrate, then start all five services under honcho (needs Rabb
 	  printf '%-13s http://127.0.0.1:%s  (/docs, /metrics)\n' $$s $$port; port=$$((port + 1)); done
 	exec $(UV) honcho start -f Procfile
 
-test: ## ensure/install RabbitMQ + PostgreSQL, then run pytest (PYTEST_ARGS=...)
+test: ## ensure/install RabbitMQ + PostgreSQL + promtool/prometheus, then run pytest (PYTEST_ARGS=...)
 	@trap 'echo "make test: total wall time $${SECONDS}s"' EXIT; \
 	scripts/bootstrap.sh; \
 	scripts/ensure_rabbitmq.sh --install; \
 	scripts/ensure_postgres.sh --install; \
+	scripts/ensure_prometheus.sh --install; \
 	rc=0; $(UV) pytest $(PYTEST_ARGS) || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: FAILED: pytest collected no tests (exit 5)"; fi; \
 	exit $$rc

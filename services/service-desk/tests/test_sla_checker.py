@@ -7,18 +7,21 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 from collections import Counter
 from datetime import datetime, timedelta
 
 import httpx
+import pytest
 from sqlalchemy import select
 
 from crm_platform.events.outbox import OutboxMessage
+from crm_platform.metrics import REGISTRY
 from crm_service_desk.domain.sla_checker import SlaChecker
 from crm_service_desk.settings import Settings
 
 from .desk_fixtures import START, api, checker, clock, quiet_settings, sessions  # noqa: F401
-from .factories import AGENT, act, open_ticket, save_agent, save_team, seed_customer, staged
+from .factories import AGENT, PUBLIC, act, open_ticket, save_agent, save_team, seed_customer, staged
 
 
 async def test_a_complaint_warns_at_80_percent_and_breaches_at_100_once_each(
@@ -192,3 +195,58 @@ async def test_open_tickets_are_counted_by_priority(
     metrics = (await api.get("/metrics")).text
     assert 'crm_tickets_open{priority="low"} 2.0' in metrics
     assert 'crm_tickets_open{priority="high"} 1.0' in metrics
+
+
+async def _answered(
+    api: httpx.AsyncClient, settings: Settings, customer_id: str, score: int
+) -> None:
+    """A ticket assigned at once, resolved, closed, and its survey answered with ``score``."""
+    ticket = await open_ticket(api, customer_id)
+    ticket = await act(api, ticket, "assign", assignee_id="u-agent")
+    ticket = await act(api, ticket, "resolve", as_=AGENT, resolution="远程重装驱动后恢复")
+    ticket = await act(api, ticket, "close", as_=AGENT)
+    closed = await staged(settings.database_url, "ticket.closed")
+    [token] = [e["survey"]["token"] for e in closed if e["ticket"]["id"] == ticket["id"]]
+    answered = await api.post(f"/v1/surveys/{token}", json={"score": score}, headers=PUBLIC)
+    assert answered.status_code == 200, answered.text
+
+
+async def test_a_round_refreshes_the_sla_compliance_and_csat_gauges(
+    api: httpx.AsyncClient, quiet_settings: Settings, clock, checker: SlaChecker
+) -> None:
+    await checker.refresh_business_gauges()
+    assert math.isnan(REGISTRY.get_sample_value("crm_csat_average_score"))  # nothing answered
+    await save_agent(api, "u-agent", ["tech_support"])
+    customer = await seed_customer(quiet_settings.database_url)
+    await open_ticket(api, customer["id"], ticket_type="complaint")  # assign within 10 minutes
+    await _answered(api, quiet_settings, customer["id"], 5)
+    await _answered(api, quiet_settings, customer["id"], 2)
+    clock.advance(minutes=12)  # the complaint's assign clock runs past due: breached
+    await checker.refresh_business_gauges()
+
+    def value(name: str, **labels: str) -> float | None:
+        return REGISTRY.get_sample_value(name, labels)
+
+    assert value("crm_sla_compliance_ratio", kind="assign") == pytest.approx(2 / 3)
+    assert value("crm_sla_compliance_ratio", kind="resolve") == 1.0
+    assert value("crm_csat_average_score") == 3.5
+    assert value("crm_csat_satisfied_ratio") == 0.5
+    metrics = (await api.get("/metrics")).text
+    assert 'crm_sla_compliance_ratio{kind="assign"} 0.66' in metrics
+    assert "crm_csat_satisfied_ratio 0.5" in metrics
+    # Clocks started more than 7 days ago and answers older than 30 days no longer count.
+    clock.advance(days=31)
+    await checker.refresh_business_gauges()
+    assert math.isnan(value("crm_sla_compliance_ratio", kind="assign"))
+    assert math.isnan(value("crm_csat_satisfied_ratio"))
+
+
+async def test_the_business_gauges_are_refreshed_every_five_minutes_not_every_round(
+    quiet_settings: Settings, clock, checker: SlaChecker
+) -> None:
+    assert checker._business_gauges_due()
+    await checker.refresh_business_gauges()
+    clock.advance(minutes=4)
+    assert not checker._business_gauges_due()
+    clock.advance(minutes=1)
+    assert checker._business_gauges_due()

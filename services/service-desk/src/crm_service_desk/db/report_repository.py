@@ -82,3 +82,17 @@ async def surveys_sent_in(
     if agent_id is not None:
         statement = statement.where(Survey.agent_id == agent_id)
     return int((await session.execute(statement)).scalar_one())
+
+
+async def csat_since(
+    session: AsyncSession, start: datetime, satisfied_from: int
+) -> tuple[int, float | None, int]:
+    """Surveys answered since ``start``: how many, their average score, how many scored
+    ``satisfied_from`` or more (one aggregate, for the SLA checker's gauges)."""
+    statement = select(
+        func.count(),
+        func.avg(Survey.score),
+        func.sum(case((Survey.score >= satisfied_from, 1), else_=0)),  # type: ignore[operator]
+    ).where(Survey.answered_at >= start)  # type: ignore[operator]
+    answers, average, satisfied = (await session.execute(statement)).one()
+    return int(answers), None if average is None else float(average), int(satisfied or 0)

@@ -8,6 +8,10 @@ transaction. So each warning and each breach is published exactly once, whatever
 of checkers and wherever one crashes (a crash rolls the marks back with the events).
 
 Time comes from the ``Clock`` given; tests move a fake clock and call ``check_once``.
+
+Every ``BUSINESS_GAUGES_EVERY`` a round also refreshes the dashboard's business gauges: SLA
+compliance per clock kind over the clocks started in the last 7 days, and CSAT over the
+surveys answered in the last 30 days (two aggregates; NaN while there is nothing to measure).
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import contextlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from prometheus_client import Counter, Gauge
@@ -27,7 +31,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from crm_platform.clock import SYSTEM_CLOCK, Clock
 from crm_platform.events.outbox import add_serialized_events
 from crm_platform.metrics import REGISTRY
+from crm_service_desk.db import report_repository
 from crm_service_desk.db import ticket_repository as repo
+from crm_service_desk.domain.reports import SATISFIED_FROM
+from crm_service_desk.domain.sla import ClockKind
 from crm_service_desk.events import published as ev
 from crm_service_desk.settings import Settings
 
@@ -51,6 +58,33 @@ TICKETS_OPEN = Gauge(
     ["priority"],
     registry=REGISTRY,
 )
+BUSINESS_GAUGES_EVERY = timedelta(minutes=5)
+SLA_COMPLIANCE_WINDOW = timedelta(days=7)
+CSAT_WINDOW = timedelta(days=30)
+SLA_COMPLIANCE = Gauge(
+    "crm_sla_compliance_ratio",
+    "Of the SLA clocks started in the last 7 days and decided (met, or breached), the share "
+    "met, by kind; NaN when none (refreshed every 5 minutes by the SLA checker)",
+    ["kind"],
+    registry=REGISTRY,
+)
+CSAT_AVERAGE = Gauge(
+    "crm_csat_average_score",
+    "Average score (1 to 5) of the surveys answered in the last 30 days; NaN when none "
+    "(refreshed every 5 minutes by the SLA checker)",
+    registry=REGISTRY,
+)
+CSAT_SATISFIED = Gauge(
+    "crm_csat_satisfied_ratio",
+    "CSAT: share of the surveys answered in the last 30 days scoring 4 or 5; NaN when none "
+    "(refreshed every 5 minutes by the SLA checker)",
+    registry=REGISTRY,
+)
+NAN = float("nan")
+for _kind in ClockKind:
+    SLA_COMPLIANCE.labels(kind=_kind.value).set(NAN)
+CSAT_AVERAGE.set(NAN)
+CSAT_SATISFIED.set(NAN)
 
 
 @dataclass(frozen=True)
@@ -128,6 +162,7 @@ class SlaChecker:
         self.settings = settings
         self.clock = clock
         self._stop = asyncio.Event()
+        self._business_gauges_at: datetime | None = None
 
     async def check_once(self) -> CheckReport:
         """Breaches, then warnings (of clocks not breached yet), then callbacks, each until a
@@ -170,12 +205,38 @@ class SlaChecker:
         for priority in ("high", "medium", "low"):
             TICKETS_OPEN.labels(priority=priority).set(counts.get(priority, 0))
 
+    async def refresh_business_gauges(self) -> None:
+        """SLA compliance per kind (7 days) and CSAT (30 days), as the reports compute them."""
+        now = self.clock.now()
+        async with self.sessionmaker() as session:
+            outcomes = await report_repository.sla_outcomes_in(
+                session, now - SLA_COMPLIANCE_WINDOW, now, now
+            )
+            answers, average, satisfied = await report_repository.csat_since(
+                session, now - CSAT_WINDOW, SATISFIED_FROM
+            )
+        decided = {row[0]: (int(row[2] or 0), int(row[3] or 0)) for row in outcomes}
+        for kind in ClockKind:
+            met, breached = decided.get(kind.value, (0, 0))
+            SLA_COMPLIANCE.labels(kind=kind.value).set(
+                met / (met + breached) if met + breached else NAN
+            )
+        CSAT_AVERAGE.set(average if answers and average is not None else NAN)
+        CSAT_SATISFIED.set(satisfied / answers if answers else NAN)
+        self._business_gauges_at = now
+
+    def _business_gauges_due(self) -> bool:
+        last = self._business_gauges_at
+        return last is None or self.clock.now() - last >= BUSINESS_GAUGES_EVERY
+
     async def run(self) -> None:
         """Until ``stop()``: a round every poll interval."""
         while not self._stop.is_set():
             try:
                 await self.check_once()
                 await self.count_open()
+                if self._business_gauges_due():
+                    await self.refresh_business_gauges()
             except Exception:  # the database away, say: try again next round
                 log.exception("SLA check round failed")
             with contextlib.suppress(TimeoutError):
