@@ -8,7 +8,13 @@ import os
 import sys
 import urllib.request
 
-PORTS = {"gateway": 8000, "customers": 8001, "engagement": 8002, "service-desk": 8003, "notifier": 8004}
+PORTS = {
+    "gateway": 8000,
+    "customers": 8001,
+    "engagement": 8002,
+    "service-desk": 8003,
+    "notifier": 8004,
+}
 
 port = os.environ.get("HEALTHCHECK_PORT") or PORTS[os.environ["IMAGE_SERVICE"]]
 try:
