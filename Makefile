@@ -9,9 +9,10 @@ SERVICES := gateway customers engagement service-desk notifier
 PYTEST_ARGS ?=
 CHAOS_ARGS ?=
 SERVICE_DESK_ARGS ?=
+NOTIFIER_ARGS ?=
 MIGRATE_ALL = mkdir -p var; for s in $(SERVICES); do echo "==> crm-$$s migrate"; $(UV) crm-$$s migrate; done
 
-.PHONY: help bootstrap run test lint migrate bench-events bench-customers bench-gateway bench-engagement bench-service-desk chaos clean
+.PHONY: help bootstrap run test lint migrate bench-events bench-customers bench-gateway bench-engagement bench-service-desk bench-notifier chaos clean
 
 help: ## list targets
 	@echo "usage: make <target>   (e.g. make test PYTEST_ARGS='-x -k customers')"
@@ -67,6 +68,10 @@ bench-engagement: bootstrap ## benchmark engagement: 09:00 reminder run at 1M fo
 bench-service-desk: bootstrap ## benchmark service desk: SLA scan at 100k open tickets, ticket creates at 32 connections, KB search (needs RabbitMQ + PostgreSQL)
 	@scripts/ensure_rabbitmq.sh && scripts/ensure_postgres.sh
 	$(UV) python bench/service_desk.py $(SERVICE_DESK_ARGS)
+
+bench-notifier: bootstrap ## benchmark the notifier: 10,000 reminder.due fanned out to inbox + a local webhook (NOTIFIER_ARGS=--profile)
+	@scripts/ensure_rabbitmq.sh && scripts/ensure_postgres.sh
+	$(UV) python bench/notifier.py $(NOTIFIER_ARGS)
 
 chaos: bootstrap ## fault-injection run under load (CHAOS_ARGS=--short; stops RabbitMQ: run under flock /tmp/crm-broker.lock)
 	@scripts/ensure_rabbitmq.sh && scripts/ensure_postgres.sh

@@ -8,6 +8,7 @@ import shutil
 import signal
 import statistics
 import subprocess
+from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -75,3 +76,35 @@ def stop_profiler(profiler: subprocess.Popen[bytes], output: Path) -> None:
     profiler.send_signal(signal.SIGINT)
     _, errors = profiler.communicate(timeout=60)
     print(f"  profile: {output} ({errors.decode()[-200:].strip()})")
+
+
+def top_frames(path: Path, count: int = 15) -> dict[str, Any]:
+    """The hottest frames of a py-spy raw (collapsed) profile: self time, and time under
+    each frame of the service's own code (``crm_``)."""
+    own: Counter[str] = Counter()
+    under: Counter[str] = Counter()
+    total = 0
+    for line in path.read_text().splitlines():
+        stack, _, samples = line.rpartition(" ")
+        if not stack or not samples.isdigit():
+            continue
+        n = int(samples)
+        total += n
+        frames = stack.split(";")
+        own[_short(frames[-1])] += n
+        for frame in {_short(f) for f in frames if "crm_" in f}:
+            under[frame] += n
+
+    def share(counter: Counter[str]) -> list[str]:
+        return [f"{100 * n / total:5.1f}% {frame}" for frame, n in counter.most_common(count)]
+
+    return {"samples": total, "self": share(own), "crm_inclusive": share(under)}
+
+
+def _short(frame: str) -> str:
+    """``function (path/to/module.py:line)`` -> ``function (module.py:line)``, without the
+    line: one entry per function."""
+    name, _, where = frame.partition(" (")
+    where = where.rstrip(")")
+    module = where.rsplit("/", 1)[-1].split(":")[0]
+    return f"{name} ({module})" if module else name

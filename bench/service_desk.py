@@ -82,6 +82,7 @@ from reporting import (
     percentiles_ms,
     start_profiler,
     stop_profiler,
+    top_frames,
     write_results,
 )
 from sqlalchemy import text
@@ -884,38 +885,6 @@ async def ticket_create_rps(
         result["profile"] = {"file": str(profile), **top_frames(profile)}
     print(f"  ticket creates: {result}")
     return result
-
-
-def top_frames(path: Path, count: int = 15) -> dict[str, Any]:
-    """The hottest frames of a py-spy raw (collapsed) profile: self time, and time under
-    each frame of the service's own code (``crm_``)."""
-    own: Counter[str] = Counter()
-    under: Counter[str] = Counter()
-    total = 0
-    for line in path.read_text().splitlines():
-        stack, _, samples = line.rpartition(" ")
-        if not stack or not samples.isdigit():
-            continue
-        n = int(samples)
-        total += n
-        frames = stack.split(";")
-        own[_short(frames[-1])] += n
-        for frame in {_short(f) for f in frames if "crm_" in f}:
-            under[frame] += n
-
-    def share(counter: Counter[str]) -> list[str]:
-        return [f"{100 * n / total:5.1f}% {frame}" for frame, n in counter.most_common(count)]
-
-    return {"samples": total, "self": share(own), "crm_inclusive": share(under)}
-
-
-def _short(frame: str) -> str:
-    """``function (path/to/module.py:line)`` -> ``function (module.py:line)``, without the
-    line: one entry per function."""
-    name, _, where = frame.partition(" (")
-    where = where.rstrip(")")
-    module = where.rsplit("/", 1)[-1].split(":")[0]
-    return f"{name} ({module})" if module else name
 
 
 # --------------------------------------------------------------------------- knowledge base

@@ -17,8 +17,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm_notifier.db.template_models import NotificationTemplate
 from crm_notifier.domain import templates
+from crm_notifier.domain.context import system_context
 from crm_notifier.domain.kinds import KINDS, LOCALES, Kind
+from crm_notifier.domain.templates import SaveTemplate
 from crm_notifier.settings import Settings
+from crm_platform.clock import SYSTEM_CLOCK
 from crm_platform.db import create_engine, create_sessionmaker
 from crm_platform.errors import InvalidField
 from crm_platform.testing import bearer
@@ -309,6 +312,30 @@ async def test_render_uses_the_saved_template_and_zh_cn_for_an_unknown_locale(
     assert french == mine
     assert english.subject == "How did we do on ticket T-7?"
     assert "open until 2026-06-01 09:00" in english.body
+
+
+async def test_render_reads_a_template_once_per_session_but_sees_its_own_saves(
+    client, sessions, settings: Settings
+) -> None:
+    """The consumer renders a batch of events in one session: the saved template is read
+    once for it; one saved through the same session applies at once."""
+    ctx = system_context(settings, SYSTEM_CLOCK)
+    async with sessions() as session, session.begin():
+        before = await templates.render(session, Kind.SURVEY, "en", SURVEY_FACTS)
+        assert before.subject == "How did we do on ticket T-7?"
+        await templates.save_template(
+            session,
+            ctx,
+            SaveTemplate(
+                kind="survey",
+                locale="en",
+                subject="Rate {{ code }}",
+                body="{{ link }}",
+                expected_version=None,
+            ),
+        )
+        after = await templates.render(session, Kind.SURVEY, "en", SURVEY_FACTS)
+    assert after == templates.Rendered(subject="Rate T-7", body="https://x/s/7")
 
 
 async def test_a_missing_fact_at_send_time_renders_empty_and_is_logged(

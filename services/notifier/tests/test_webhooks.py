@@ -17,8 +17,10 @@ from aiohttp import web
 from standardwebhooks import Webhook, WebhookVerificationError
 
 from crm_notifier.domain import webhooks
+from crm_notifier.domain.context import system_context
 from crm_notifier.domain.kinds import Kind
 from crm_notifier.domain.webhook_addresses import refusal_of
+from crm_notifier.domain.webhook_commands import CreateSubscription
 from crm_notifier.domain.webhook_dispatcher import WebhookDispatcher
 from crm_notifier.events.handlers import replicate_user
 from crm_notifier.main import create_app
@@ -243,6 +245,25 @@ async def test_the_same_event_delivered_twice_gives_one_delivery(env) -> None:
         await e.rounds(2)
         assert len(await e.deliveries(created["id"])) == 1
         assert receiver.received == 1
+
+
+async def test_fan_out_reads_the_subscriptions_once_per_session(env) -> None:
+    """The consumer applies a batch of events in one session: the subscriptions are read for
+    its first event, so one written elsewhere meanwhile reaches the next batch; one written
+    through the session itself counts at once."""
+    async with env() as e:
+        ctx = system_context(e.settings, e.clock)
+        url = "http://127.0.0.1:9/hook"
+        async with e.sessionmaker() as session, session.begin():
+            assert await webhooks.fan_out(session, event("ticket.created"), clock=e.clock) == 0
+            command = CreateSubscription(partner="Acme", url=url, event_types=("ticket.*",))
+            await webhooks.create_subscription(session, ctx, command)
+            assert await webhooks.fan_out(session, event("ticket.created"), clock=e.clock) == 1
+        async with e.sessionmaker() as session, session.begin():
+            assert await webhooks.fan_out(session, event("customer.created"), clock=e.clock) == 0
+            await e.subscribe(url, ["customer.*"])  # the API's own session
+            assert await webhooks.fan_out(session, event("customer.created"), clock=e.clock) == 0
+        assert await e.fan_out(event("customer.created")) == 1
 
 
 async def test_a_receiver_down_three_times_then_up_gets_it_exactly_once(env) -> None:

@@ -80,15 +80,21 @@ async def insert_deliveries(session: AsyncSession, rows: Sequence[dict[str, Any]
     how many were new."""
     if not rows:
         return 0
-    table = WebhookDelivery.__table__  # type: ignore[attr-defined]
-    insert = postgresql.insert if _dialect(session) == "postgresql" else sqlite.insert
-    statement = (
-        insert(table)
-        .values(list(rows))
-        .on_conflict_do_nothing(index_elements=["subscription_id", "event_id"])
-        .returning(table.c.id)
-    )
-    return len((await session.execute(statement)).all())
+    statement = _INSERT_DELIVERIES[_dialect(session)]
+    return len((await session.execute(statement, list(rows))).all())
+
+
+# Built once per dialect, the rows given as parameters (SQLAlchemy folds them into one
+# multi-row INSERT from a cached compilation): this runs for every event the notifier
+# receives, where ``.values(rows)`` compiled a new statement each time.
+_DELIVERY_TABLE = WebhookDelivery.__table__  # type: ignore[attr-defined]
+_SUBSCRIPTION_TABLE = WebhookSubscription.__table__  # type: ignore[attr-defined]
+_INSERT_DELIVERIES = {
+    name: insert(_DELIVERY_TABLE)
+    .on_conflict_do_nothing(index_elements=["subscription_id", "event_id"])
+    .returning(_DELIVERY_TABLE.c.id)
+    for name, insert in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
+}
 
 
 @dataclass(frozen=True)
@@ -222,30 +228,29 @@ async def record_outcome(
 ) -> bool:
     """Writes one attempt's outcome if the claim is still this attempt's (no other
     dispatcher took the delivery over after the lease ran out); answers whether it did."""
+    # On the table, not the ORM class: one per attempt, and the ORM's bulk-update path cost
+    # more than the statement.
+    table = _DELIVERY_TABLE
     statement = (
-        update(WebhookDelivery)
+        update(table)
         .where(
-            WebhookDelivery.id == claim.id,  # type: ignore[arg-type]
-            WebhookDelivery.attempts == claim.attempt,  # type: ignore[arg-type]
-            WebhookDelivery.claimed_until == claim.lease_until,  # type: ignore[arg-type]
-            WebhookDelivery.status == PENDING,  # type: ignore[arg-type]
+            table.c.id == claim.id,
+            table.c.attempts == claim.attempt,
+            table.c.claimed_until == claim.lease_until,
+            table.c.status == PENDING,
         )
         .values(claimed_until=None, **values)
-        .returning(WebhookDelivery.id)
-        .execution_options(synchronize_session=False)
+        .returning(table.c.id)
     )
     return (await session.execute(statement)).first() is not None
 
 
 async def reset_failures(session: AsyncSession, subscription_id: uuid.UUID) -> None:
+    table = _SUBSCRIPTION_TABLE
     await session.execute(
-        update(WebhookSubscription)
-        .where(
-            WebhookSubscription.id == subscription_id,  # type: ignore[arg-type]
-            WebhookSubscription.consecutive_failures > 0,  # type: ignore[arg-type]
-        )
+        update(table)
+        .where(table.c.id == subscription_id, table.c.consecutive_failures > 0)
         .values(consecutive_failures=0, first_failure_at=None)
-        .execution_options(synchronize_session=False)
     )
 
 

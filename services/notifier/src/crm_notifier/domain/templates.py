@@ -336,7 +336,7 @@ async def render(
     kind = Kind(kind)
     locale = resolve_locale(locale)
     context = _context(facts, _zone_or_default(zone))
-    row = await repo.get_template(session, kind.value, locale)
+    row = await _template_row(session, kind, locale)
     if row is not None:
         compiled = _compiled(kind, locale, row.version, row.subject, row.body)
         try:
@@ -350,6 +350,25 @@ async def render(
             )
     subject, body = BUILT_IN[(kind, locale)]
     return _render_pair(_compiled(kind, locale, 0, subject, body), context, kind, locale)
+
+
+_ROWS_KEY = "crm_notifier.templates.rows"
+
+
+async def _template_row(
+    session: AsyncSession, kind: Kind, locale: str
+) -> NotificationTemplate | None:
+    """The admin's template for (kind, locale), read once per session: the consumer renders
+    a batch of events in one session and transaction (as of its first event, like the
+    batch's commit). Saving or resetting a template through a session forgets what it
+    read."""
+    rows: dict[tuple[str, str], NotificationTemplate | None] = session.info.setdefault(
+        _ROWS_KEY, {}
+    )
+    key = (kind.value, locale)
+    if key not in rows:
+        rows[key] = await repo.get_template(session, kind.value, locale)
+    return rows[key]
 
 
 # --------------------------------------------------------------------------- the admin's use cases
@@ -449,6 +468,7 @@ async def save_template(
     _ensure(ctx.identity, EDITORS, "change notification templates")
     kind, locale = _kind(command.kind), _locale(command.locale)
     validate(command.subject, command.body, kind)
+    session.info.pop(_ROWS_KEY, None)
     row = await repo.get_template(session, kind.value, locale, lock=True)
     if row is not None and command.expected_version is None:
         raise PreconditionRequired(
@@ -473,6 +493,7 @@ async def reset_template(
     """Back to the built-in template (already there: nothing to do)."""
     _ensure(ctx.identity, EDITORS, "change notification templates")
     kind, locale = _kind(command.kind), _locale(command.locale)
+    session.info.pop(_ROWS_KEY, None)
     row = await repo.get_template(session, kind.value, locale, lock=True)
     _check_version(row, command.expected_version)
     if row is not None:

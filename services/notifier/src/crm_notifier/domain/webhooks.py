@@ -192,6 +192,7 @@ async def create_subscription(
         updated_by=ctx.actor,
         updated_at=now,
     )
+    _forget_patterns(session)
     session.add(subscription)
     await session.flush()
     return SubscriptionWithSecret(subscription, secret)
@@ -248,6 +249,7 @@ async def update_subscription(
             subscription.disabled_reason = f"disabled by {ctx.actor}"
     subscription.updated_by = ctx.actor
     subscription.updated_at = now
+    _forget_patterns(session)
     session.add(subscription)
     await _flush_versioned(session, command.expected_version)
     return subscription
@@ -272,6 +274,7 @@ async def delete_subscription(
 ) -> None:
     """The subscription and its deliveries."""
     subscription = await _load(session, ctx, subscription_id, for_update=True)
+    _forget_patterns(session)
     await repo.delete_subscription(session, subscription.id)
 
 
@@ -336,7 +339,7 @@ async def fan_out(session: AsyncSession, event: CloudEvent, *, clock: Clock = SY
     routing_key = event.routing_key
     targets = [
         subscription_id
-        for subscription_id, patterns in await repo.active_patterns(session)
+        for subscription_id, patterns in await _active_patterns(session)
         if matches_any(patterns, routing_key)
     ]
     if not targets:
@@ -361,6 +364,24 @@ async def fan_out(session: AsyncSession, event: CloudEvent, *, clock: Clock = SY
             for subscription_id in targets
         ],
     )
+
+
+_PATTERNS_KEY = "crm_notifier.webhooks.active_patterns"
+
+
+async def _active_patterns(session: AsyncSession) -> list[tuple[uuid.UUID, list[str]]]:
+    """The active subscriptions' patterns, read once per session: the consumer applies a
+    batch of events in one session and transaction, and the events of a batch, committed
+    together, see the subscriptions as of its first one (a subscription written meanwhile
+    is as concurrent with all of them). Writes through a session forget what it read."""
+    found = session.info.get(_PATTERNS_KEY)
+    if found is None:
+        found = session.info[_PATTERNS_KEY] = await repo.active_patterns(session)
+    return found
+
+
+def _forget_patterns(session: AsyncSession) -> None:
+    session.info.pop(_PATTERNS_KEY, None)
 
 
 def appended(log: list[dict[str, Any]], entry: dict[str, Any]) -> list[dict[str, Any]]:
