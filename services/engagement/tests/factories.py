@@ -27,7 +27,7 @@ SUMMARY = "电话沟通了采购计划, 客户希望下周看到报价方案"  #
 
 
 def headers(role: str = "sales_rep", subject: str = "u-rep") -> dict[str, str]:
-    return bearer(INTERNAL_TOKEN_SECRET, role, subject=subject, ttl_seconds=600)
+    return bearer(INTERNAL_TOKEN_SECRET, role, subject=subject)
 
 
 MANAGER = headers("sales_manager", "u-manager")
@@ -113,7 +113,7 @@ async def log_followup(
 
 
 def as_role(role: str, subject: str | None = None) -> dict[str, str]:
-    return bearer(INTERNAL_TOKEN_SECRET, role, subject=subject or f"u-{role}", ttl_seconds=600)
+    return bearer(INTERNAL_TOKEN_SECRET, role, subject=subject or f"u-{role}")
 
 
 def rep(subject: str) -> dict[str, str]:

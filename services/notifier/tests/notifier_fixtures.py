@@ -29,9 +29,7 @@ START = datetime(2026, 6, 1, 1, 0, tzinfo=UTC)
 
 
 def as_user(subject: str, *roles: str) -> dict[str, str]:
-    return bearer(
-        INTERNAL_TOKEN_SECRET, *(roles or ("sales_rep",)), subject=subject, ttl_seconds=3600
-    )
+    return bearer(INTERNAL_TOKEN_SECRET, *(roles or ("sales_rep",)), subject=subject)
 
 
 ADMIN = as_user("u-admin", "admin")

@@ -31,9 +31,9 @@ from crm_platform.testing import FakeClock, bearer, running_app
 from .conftest import INTERNAL_TOKEN_SECRET
 
 ADMIN_ID = "u-admin"
-ADMIN = bearer(INTERNAL_TOKEN_SECRET, "admin", subject=ADMIN_ID, ttl_seconds=600)
-PARTNER = bearer(INTERNAL_TOKEN_SECRET, "service_supervisor", subject="u-partner", ttl_seconds=600)
-OTHER = bearer(INTERNAL_TOKEN_SECRET, "sales_manager", subject="u-other", ttl_seconds=600)
+ADMIN = bearer(INTERNAL_TOKEN_SECRET, "admin", subject=ADMIN_ID)
+PARTNER = bearer(INTERNAL_TOKEN_SECRET, "service_supervisor", subject="u-partner")
+OTHER = bearer(INTERNAL_TOKEN_SECRET, "sales_manager", subject="u-other")
 
 
 # -- a local receiver -------------------------------------------------------------------------

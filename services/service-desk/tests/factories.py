@@ -27,7 +27,7 @@ DESCRIPTION = "客户反映设备昨天下午开始无法开机, 影响生产线
 
 
 def as_role(role: str, subject: str | None = None) -> dict[str, str]:
-    return bearer(INTERNAL_TOKEN_SECRET, role, subject=subject or f"u-{role}", ttl_seconds=3600)
+    return bearer(INTERNAL_TOKEN_SECRET, role, subject=subject or f"u-{role}")
 
 
 SUPERVISOR = as_role("service_supervisor", "u-sup")
@@ -36,7 +36,7 @@ ADMIN = as_role("admin", "u-admin")
 VIEWER = as_role("viewer", "u-viewer")
 MANAGER = as_role("sales_manager", "u-manager")
 # What the gateway forwards for a public route (a survey link): a valid token with no roles.
-PUBLIC = bearer(INTERNAL_TOKEN_SECRET, subject="public", ttl_seconds=3600)
+PUBLIC = bearer(INTERNAL_TOKEN_SECRET, subject="public")
 
 
 def rep(subject: str) -> dict[str, str]:

@@ -37,7 +37,7 @@ START = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)
 
 
 def as_role(role: str, subject: str | None = None) -> dict[str, str]:
-    return bearer(INTERNAL_TOKEN_SECRET, role, subject=subject or f"u-{role}", ttl_seconds=600)
+    return bearer(INTERNAL_TOKEN_SECRET, role, subject=subject or f"u-{role}")
 
 
 AGENT = as_role("service_agent")

@@ -14,7 +14,7 @@ PROBLEM = "application/problem+json"
 
 
 def as_role(role: str, subject: str | None = None) -> dict[str, str]:
-    return bearer(INTERNAL_TOKEN_SECRET, role, subject=subject or f"u-{role}", ttl_seconds=600)
+    return bearer(INTERNAL_TOKEN_SECRET, role, subject=subject or f"u-{role}")
 
 
 SUPERVISOR = as_role("service_supervisor")

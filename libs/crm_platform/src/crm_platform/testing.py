@@ -349,9 +349,11 @@ async def queue_depth(amqp_url: str, queue: str) -> int:
 
 
 def bearer(
-    secret: str, *roles: str, subject: str = "u-test", ttl_seconds: int = 60
+    secret: str, *roles: str, subject: str = "u-test", ttl_seconds: int = 24 * 3600
 ) -> dict[str, str]:
-    """Headers carrying an internal token as the gateway mints them."""
+    """Headers carrying an internal token as the gateway mints them. A day by default: tests
+    mint module-level headers at collection, and the whole suite runs longer than any short
+    lifetime (tests of expiry pass their own)."""
     token = mint_internal_token(secret, subject=subject, roles=roles, ttl_seconds=ttl_seconds)
     return {"authorization": f"Bearer {token}"}
 
