@@ -64,11 +64,18 @@ def is_sqlite(url: str) -> bool:
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     # WAL lets readers proceed during a write; busy_timeout queues writers instead of failing.
     # We issue BEGIN ourselves (see _begin_immediate), so the driver must not.
+    # The busy timeout first: switching the file to WAL takes a lock, and a connection the
+    # process opened a moment before (the relay's, the consumer's) may hold one — without the
+    # timeout that answered "database is locked" at startup under load. WAL is a property of
+    # the file: switched once, left alone after.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA journal_mode")
+    mode = cursor.fetchone()
+    if not mode or str(mode[0]).lower() != "wal":
+        cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
 
