@@ -251,8 +251,14 @@ TARGETS = [
 
 
 async def test_targets_are_replaced_as_a_whole(client) -> None:
-    response = await client.put(f"{BASE}/sla-targets", json={"targets": TARGETS}, headers=ADMIN)
+    read = await client.get(f"{BASE}/sla-targets", headers=AGENT)
+    version = read.json()["version"]
+    assert read.headers["etag"] == f'"{version}"'
+    response = await client.put(
+        f"{BASE}/sla-targets", json={"targets": TARGETS, "version": version}, headers=ADMIN
+    )
     assert response.status_code == 200, response.text
+    assert response.json()["version"] != version
     got = (await client.get(f"{BASE}/sla-targets", headers=AGENT)).json()["targets"]
     assert sorted((t["priority"] or "", t["ticket_type"] or "") for t in got) == [
         ("", ""),
@@ -260,6 +266,25 @@ async def test_targets_are_replaced_as_a_whole(client) -> None:
         ("high", "tech_support"),
     ]
     assert {t["updated_by"] for t in got} == {"u-admin"}
+
+
+async def test_a_replacement_based_on_an_old_read_is_refused(client) -> None:
+    """Two supervisors read the targets; the second to save must reload: nothing is lost."""
+    version = (await client.get(f"{BASE}/sla-targets", headers=AGENT)).json()["version"]
+    first = await client.put(
+        f"{BASE}/sla-targets",
+        json={"targets": TARGETS},
+        headers={**ADMIN, "if-match": f'"{version}"'},
+    )
+    assert first.status_code == 200, first.text
+    second = await client.put(
+        f"{BASE}/sla-targets", json={"targets": TARGETS[:1], "version": version}, headers=ADMIN
+    )
+    assert second.status_code == 409
+    assert second.json()["type"].endswith("stale-version")
+    blind = await client.put(f"{BASE}/sla-targets", json={"targets": TARGETS}, headers=ADMIN)
+    assert blind.status_code == 428
+    assert len((await client.get(f"{BASE}/sla-targets", headers=AGENT)).json()["targets"]) == 3
 
 
 @pytest.mark.parametrize(

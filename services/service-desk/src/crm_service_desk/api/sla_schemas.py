@@ -188,9 +188,17 @@ class SlaTargetIn(Strict):
 
 class SlaTargetsIn(Strict):
     targets: Annotated[list[SlaTargetIn], Field(min_length=1, max_length=20)]
+    version: Annotated[str, StringConstraints(max_length=64)] | None = Field(
+        default=None, description="The version of the targets you read (or If-Match)"
+    )
 
-    def command(self) -> ReplaceTargets:
-        return ReplaceTargets(targets=tuple(t.target() for t in self.targets))
+    def command(self, if_match: str | None) -> ReplaceTargets:
+        read = self.version or (
+            if_match.strip().removeprefix("W/").strip('"') if if_match else None
+        )
+        return ReplaceTargets(
+            targets=tuple(t.target() for t in self.targets), expected_version=read
+        )
 
 
 class SlaTargetOut(BaseModel):
@@ -209,3 +217,4 @@ class SlaTargetOut(BaseModel):
 
 class SlaTargetsOut(BaseModel):
     targets: list[SlaTargetOut]
+    version: str = Field(description="Send it back to replace the table (a change in between: 409)")

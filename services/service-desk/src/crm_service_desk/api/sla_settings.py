@@ -1,8 +1,9 @@
 """Routes of the SLA configuration under /v1/service-desk: business calendars (with their
 holidays and a due-moment preview) and SLA targets. Validate, delegate, shape the answer."""
 
+from collections.abc import Sequence
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response, status
 
@@ -116,16 +117,26 @@ async def preview_due(
     )
 
 
+def _targets_answer(rows: Sequence[Any]) -> Response:
+    version = sla_settings.targets_version(rows)
+    out = SlaTargetsOut(targets=[SlaTargetOut.of(row) for row in rows], version=version)
+    return Response(
+        out.model_dump_json(), media_type="application/json", headers={"etag": f'"{version}"'}
+    )
+
+
 @router.get("/sla-targets", response_model=SlaTargetsOut)
-async def list_targets(session: SessionDep, ctx: Context) -> SlaTargetsOut:
-    rows = await sla_settings.list_targets(session, ctx)
-    return SlaTargetsOut(targets=[SlaTargetOut.of(row) for row in rows])
+async def list_targets(session: SessionDep, ctx: Context) -> Response:
+    return _targets_answer(await sla_settings.list_targets(session, ctx))
 
 
 @router.put("/sla-targets", response_model=SlaTargetsOut)
-async def replace_targets(body: SlaTargetsIn, session: SessionDep, ctx: Context) -> SlaTargetsOut:
-    """Supervisor or admin: the whole table at once. The most specific rule wins per clock
-    (type and priority > type > priority > default); the default rule (no priority, no type)
-    must set all three targets."""
-    rows = await sla_settings.replace_targets(session, ctx, body.command())
-    return SlaTargetsOut(targets=[SlaTargetOut.of(row) for row in rows])
+async def replace_targets(
+    body: SlaTargetsIn, session: SessionDep, ctx: Context, if_match: IfMatch = None
+) -> Response:
+    """Supervisor or admin: the whole table at once, with the version you read (body
+    ``version`` or If-Match; none: 428, another supervisor's change in between: 409). The most
+    specific rule wins per clock (type and priority > type > priority > default); the default
+    rule (no priority, no type) must set all three targets."""
+    rows = await sla_settings.replace_targets(session, ctx, body.command(if_match))
+    return _targets_answer(rows)

@@ -25,8 +25,14 @@ async def get_calendar(
     return (await session.exec(statement)).first()
 
 
-async def list_targets(session: AsyncSession) -> Sequence[SlaTargetRow]:
-    return (await session.exec(select(SlaTargetRow).order_by(SlaTargetRow.scope))).all()
+async def list_targets(
+    session: AsyncSession, *, for_update: bool = False
+) -> Sequence[SlaTargetRow]:
+    """Every rule; ``for_update`` locks them, so two replacements of the table take turns."""
+    statement = select(SlaTargetRow).order_by(SlaTargetRow.scope)
+    if for_update:
+        statement = statement.with_for_update()
+    return (await session.exec(statement)).all()
 
 
 async def replace_targets(session: AsyncSession, rows: Sequence[SlaTargetRow]) -> None:

@@ -151,3 +151,4 @@ class RemoveHoliday:
 @dataclass(frozen=True, kw_only=True)
 class ReplaceTargets:
     targets: tuple[SlaTarget, ...]
+    expected_version: str | None  # the table's version read (``targets_version``)

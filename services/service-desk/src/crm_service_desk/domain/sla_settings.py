@@ -9,6 +9,7 @@ is locked and the day merged in), so a caller may leave it out.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -16,7 +17,13 @@ from typing import Any
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from crm_platform.errors import Conflict, InvalidField, NotFound, StaleVersion
+from crm_platform.errors import (
+    Conflict,
+    InvalidField,
+    NotFound,
+    PreconditionRequired,
+    StaleVersion,
+)
 from crm_service_desk.db import sla_repository as repo
 from crm_service_desk.db.sla_models import BusinessCalendarRow, SlaTargetRow, target_scope
 from crm_service_desk.domain import sla_clocks
@@ -296,6 +303,15 @@ def _minutes(value: timedelta | None) -> int | None:
     return None if value is None else int(value.total_seconds() // 60)
 
 
+def targets_version(rows: Sequence[SlaTargetRow]) -> str:
+    """The table's version, from its content: any change of any rule changes it (the table is
+    replaced as a whole, so there is no row version to compare)."""
+    content = sorted(
+        (r.scope, r.assign_minutes, r.first_response_minutes, r.resolve_minutes) for r in rows
+    )
+    return hashlib.sha256(repr(content).encode()).hexdigest()[:16]
+
+
 async def replace_targets(
     session: AsyncSession, ctx: RequestContext, command: ReplaceTargets
 ) -> Sequence[SlaTargetRow]:
@@ -303,6 +319,19 @@ async def replace_targets(
     now on (running clocks keep their moments until a ticket's priority or type changes)."""
     ensure_supervisor(ctx.identity, "change SLA targets")
     _check_targets(command.targets)
+    current = targets_version(await repo.list_targets(session, for_update=True))
+    if command.expected_version is None:
+        raise PreconditionRequired(
+            "Send the version of the targets you read (body field 'version' or If-Match) so "
+            "no supervisor's change is lost.",
+            slug="version-required",
+        )
+    if command.expected_version != current:
+        raise StaleVersion(
+            f"The SLA targets changed since you read them (version {command.expected_version}, "
+            f"now {current}); reload them and apply your change again.",
+            current_version=current,
+        )
     now = ctx.clock.now()
     rows = [
         SlaTargetRow(
