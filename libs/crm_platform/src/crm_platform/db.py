@@ -177,6 +177,21 @@ def stage_upsert_if_newer(
     stage_row(session, _upsert_statement(dialect, table, tuple(values), key, version), values)
 
 
+async def upsert_if_newer(
+    session: AsyncSession,
+    table: Table,
+    values: dict[str, Any],
+    *,
+    key: str = "id",
+    version: str = "source_version",
+) -> None:
+    """``stage_upsert_if_newer`` written now, not at commit: for a replica the same
+    transaction reads back (the notifier's handlers look up the user or contact an earlier
+    event of the same consumer batch brought)."""
+    dialect = session.bind.dialect.name if session.bind is not None else "postgresql"
+    await session.execute(_upsert_statement(dialect, table, tuple(values), key, version), values)
+
+
 DELETE_CHUNK = 5000
 
 

@@ -94,19 +94,6 @@ async def get_preference(session: AsyncSession, user_id: str) -> UserPreference 
     return await session.get(UserPreference, user_id)
 
 
-def stage_upsert(session: AsyncSession, model: type, values: dict[str, Any]) -> Any:
-    """An insert-or-update of a replica row, newer source versions only."""
-    table = model.__table__  # type: ignore[attr-defined]
-    statement = _insert(session)(table).values(**values)
-    keys = [c.name for c in table.primary_key.columns]
-    changes = {k: statement.excluded[k] for k in values if k not in keys}
-    return statement.on_conflict_do_update(
-        index_elements=keys,
-        set_=changes,
-        where=table.c.source_version <= statement.excluded.source_version,
-    )
-
-
 # --------------------------------------------------------------------------- notifications
 
 

@@ -16,12 +16,12 @@ from functools import partial
 from pydantic import BaseModel, ConfigDict
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from crm_notifier.db import repository as repo
 from crm_notifier.db.models import ContactReplica, CustomerReplica, UserReplica
 from crm_notifier.domain import notify, rules, webhooks
 from crm_notifier.domain.context import RequestContext, system_context
 from crm_notifier.settings import Settings
 from crm_platform.clock import SYSTEM_CLOCK, Clock
+from crm_platform.db import upsert_if_newer
 from crm_platform.events import CloudEvent
 from crm_platform.events.consumer import ANY_EVENT
 
@@ -86,7 +86,7 @@ async def replicate_user(session: AsyncSession, event: CloudEvent) -> None:
         "source_version": user.version,
         "replicated_at": datetime.now(UTC),
     }
-    await session.execute(repo.stage_upsert(session, UserReplica, values))
+    await upsert_if_newer(session, UserReplica.__table__, values)
 
 
 async def replicate_contact(session: AsyncSession, event: CloudEvent) -> None:
@@ -105,7 +105,7 @@ async def replicate_contact(session: AsyncSession, event: CloudEvent) -> None:
         "source_version": contact.version,
         "replicated_at": datetime.now(UTC),
     }
-    await session.execute(repo.stage_upsert(session, ContactReplica, values))
+    await upsert_if_newer(session, ContactReplica.__table__, values)
 
 
 async def replicate_customer(session: AsyncSession, event: CloudEvent) -> None:
@@ -118,7 +118,7 @@ async def replicate_customer(session: AsyncSession, event: CloudEvent) -> None:
         "source_version": customer.version,
         "replicated_at": datetime.now(UTC),
     }
-    await session.execute(repo.stage_upsert(session, CustomerReplica, values))
+    await upsert_if_newer(session, CustomerReplica.__table__, values)
 
 
 async def handle(
