@@ -1,11 +1,13 @@
 """Routes on tickets: validate, delegate to the domain, shape the answer."""
 
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response, status
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm_platform.http.dependencies import SessionDep
 from crm_platform.http.idempotency import IdempotencyKey, claim_for, created_once
@@ -187,39 +189,49 @@ async def log_on_ticket(
     return _answer(await tickets.log_on_ticket(session, ctx, command), ctx)
 
 
-def _state_change(
-    ticket_id: uuid.UUID, body: StateChangeIn, if_match: str | None
-) -> ChangeTicketState:
-    return ChangeTicketState(
-        ticket_id=ticket_id,
-        note=body.note,
-        expected_version=expected_version(body.version, if_match),
+StateUseCase = Callable[[AsyncSession, RequestContext, ChangeTicketState], Awaitable[Any]]
+
+
+def _state_route(action: str, use_case: StateUseCase, description: str) -> None:
+    """``POST /{ticket_id}/<action>``: a state change carrying a note and the version read;
+    the four of them differ only in their use case."""
+
+    async def change_state(
+        ticket_id: uuid.UUID,
+        body: StateChangeIn,
+        session: SessionDep,
+        ctx: Context,
+        if_match: IfMatch = None,
+    ) -> Response:
+        command = ChangeTicketState(
+            ticket_id=ticket_id,
+            note=body.note,
+            expected_version=expected_version(body.version, if_match),
+        )
+        return _answer(await use_case(session, ctx, command), ctx)
+
+    router.add_api_route(
+        f"/{{ticket_id}}/{action}",
+        change_state,
+        methods=["POST"],
+        response_model=TicketDetailOut,
+        name=f"{action}_ticket",
+        description=description,
     )
 
 
-@router.post("/{ticket_id}/wait", response_model=TicketDetailOut)
-async def wait_on_customer(
-    ticket_id: uuid.UUID,
-    body: StateChangeIn,
-    session: SessionDep,
-    ctx: Context,
-    if_match: IfMatch = None,
-) -> Response:
-    """Waiting on the customer: the SLA clocks pause until ``/resume``."""
-    command = _state_change(ticket_id, body, if_match)
-    return _answer(await tickets.wait_on_customer(session, ctx, command), ctx)
-
-
-@router.post("/{ticket_id}/resume", response_model=TicketDetailOut)
-async def resume_ticket(
-    ticket_id: uuid.UUID,
-    body: StateChangeIn,
-    session: SessionDep,
-    ctx: Context,
-    if_match: IfMatch = None,
-) -> Response:
-    command = _state_change(ticket_id, body, if_match)
-    return _answer(await tickets.resume_ticket(session, ctx, command), ctx)
+_state_route(
+    "wait", tickets.wait_on_customer, "Waiting on the customer: the SLA clocks pause until /resume."
+)
+_state_route("resume", tickets.resume_ticket, "The customer answered: the clocks run again.")
+_state_route(
+    "close",
+    tickets.close_ticket,
+    "Close a resolved ticket; ``ticket.closed`` carries the satisfaction survey's link.",
+)
+_state_route(
+    "reopen", tickets.reopen_ticket, "The customer says it is not fixed: back in progress."
+)
 
 
 @router.post("/{ticket_id}/resolve", response_model=TicketDetailOut)
@@ -237,28 +249,3 @@ async def resolve_ticket(
         expected_version=expected_version(body.version, if_match),
     )
     return _answer(await tickets.resolve_ticket(session, ctx, command), ctx)
-
-
-@router.post("/{ticket_id}/close", response_model=TicketDetailOut)
-async def close_ticket(
-    ticket_id: uuid.UUID,
-    body: StateChangeIn,
-    session: SessionDep,
-    ctx: Context,
-    if_match: IfMatch = None,
-) -> Response:
-    """Close a resolved ticket; ``ticket.closed`` carries the satisfaction survey's link."""
-    command = _state_change(ticket_id, body, if_match)
-    return _answer(await tickets.close_ticket(session, ctx, command), ctx)
-
-
-@router.post("/{ticket_id}/reopen", response_model=TicketDetailOut)
-async def reopen_ticket(
-    ticket_id: uuid.UUID,
-    body: StateChangeIn,
-    session: SessionDep,
-    ctx: Context,
-    if_match: IfMatch = None,
-) -> Response:
-    command = _state_change(ticket_id, body, if_match)
-    return _answer(await tickets.reopen_ticket(session, ctx, command), ctx)
