@@ -44,7 +44,6 @@ import asyncio
 import contextlib
 import itertools
 import os
-import platform
 import random
 import statistics
 import sys
@@ -61,7 +60,7 @@ if str(Path(__file__).resolve().parent) not in sys.path:  # run as a script or w
 
 import asyncpg
 import httpx
-from reporting import REPO_ROOT, git_revision, percentiles_ms, write_results
+from reporting import REPO_ROOT, percentiles_ms, run_facts, write_results
 
 from crm_customers.__main__ import MIGRATIONS_DIR
 from crm_customers.db.repository import find_similar_names
@@ -711,15 +710,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             await drop_database(database)
         elif created_database:
             print(f"  kept database {database} (--keep-database): {url}")
-    result.update(
-        finished_at=datetime.now(UTC).isoformat(),
-        git_revision=git_revision(),
-        machine={
-            "cpu_count": os.cpu_count(),
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-        },
-    )
+    result.update(run_facts())
     return result
 
 

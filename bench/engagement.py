@@ -55,7 +55,6 @@ import asyncio
 import contextlib
 import itertools
 import os
-import platform
 import random
 import sys
 import time
@@ -73,7 +72,7 @@ if str(Path(__file__).resolve().parent) not in sys.path:  # run as a script or w
 import asyncpg
 import httpx
 from event_path import CpuMeter
-from reporting import REPO_ROOT, git_revision, percentiles_ms, write_results
+from reporting import REPO_ROOT, percentiles_ms, run_facts, write_results
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
@@ -1007,16 +1006,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             await drop_database(database)
         elif created_database:
             print(f"  kept database {database} (--keep-database): {url}")
-    result.update(
-        finished_at=datetime.now(UTC).isoformat(),
-        load_average_after=os.getloadavg(),
-        git_revision=git_revision(),
-        machine={
-            "cpu_count": os.cpu_count(),
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-        },
-    )
+    result.update(run_facts())
     return result
 
 

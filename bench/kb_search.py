@@ -35,7 +35,6 @@ import argparse
 import asyncio
 import json
 import os
-import platform
 import random
 import sys
 import time
@@ -49,7 +48,7 @@ if str(Path(__file__).resolve().parent) not in sys.path:  # run as a script or w
     sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import asyncpg
-from reporting import REPO_ROOT, git_revision, percentiles_ms, write_results
+from reporting import REPO_ROOT, percentiles_ms, run_facts, write_results
 
 from crm_platform.db import create_engine, create_sessionmaker
 from crm_platform.identity import Identity
@@ -406,15 +405,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             await drop_database(database)
     result["target_p95_ms"] = TARGET_P95_MS
     result["pass"] = result["kb_search_p95_ms"] <= TARGET_P95_MS
-    result.update(
-        finished_at=datetime.now(UTC).isoformat(),
-        git_revision=git_revision(),
-        machine={
-            "cpu_count": os.cpu_count(),
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-        },
-    )
+    result.update(run_facts())
     return result
 
 

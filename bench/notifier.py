@@ -48,7 +48,6 @@ import asyncio
 import contextlib
 import json
 import os
-import platform
 import secrets
 import subprocess
 import sys
@@ -70,8 +69,8 @@ from aiohttp import web
 from event_path import CpuMeter
 from reporting import (
     REPO_ROOT,
-    git_revision,
     percentiles_ms,
+    run_facts,
     start_profiler,
     stop_profiler,
     top_frames,
@@ -656,15 +655,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         and result.get("lost") == 0
         and result.get("duplicates") == 0,
         profiled=args.profile,
-        finished_at=datetime.now(UTC).isoformat(),
-        load_average_after=os.getloadavg(),
-        git_revision=git_revision(),
-        machine={
-            "cpu_count": os.cpu_count(),
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-        },
     )
+    result.update(run_facts())
     return result
 
 

@@ -4,6 +4,8 @@ JSON result files under ``bench/results/``."""
 from __future__ import annotations
 
 import json
+import os
+import platform
 import shutil
 import signal
 import statistics
@@ -108,3 +110,18 @@ def _short(frame: str) -> str:
     where = where.rstrip(")")
     module = where.rsplit("/", 1)[-1].split(":")[0]
     return f"{name} ({module})" if module else name
+
+
+def run_facts() -> dict[str, Any]:
+    """What every result records about its run: when it finished, the load then, the
+    revision measured and the machine."""
+    return {
+        "finished_at": datetime.now(UTC).isoformat(),
+        "load_average_after": os.getloadavg(),
+        "git_revision": git_revision(),
+        "machine": {
+            "cpu_count": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
+    }

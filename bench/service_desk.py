@@ -57,7 +57,6 @@ import itertools
 import json
 import math
 import os
-import platform
 import random
 import sys
 import time
@@ -78,8 +77,8 @@ import httpx
 from event_path import CpuMeter
 from reporting import (
     REPO_ROOT,
-    git_revision,
     percentiles_ms,
+    run_facts,
     start_profiler,
     stop_profiler,
     top_frames,
@@ -988,16 +987,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             await drop_database(database)
         elif created_database:
             print(f"  kept database {database} (--keep-database): {url}")
-    result.update(
-        finished_at=datetime.now(UTC).isoformat(),
-        load_average_after=os.getloadavg(),
-        git_revision=git_revision(),
-        machine={
-            "cpu_count": os.cpu_count(),
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-        },
-    )
+    result.update(run_facts())
     return result
 
 
