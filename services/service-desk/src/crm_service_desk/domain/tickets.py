@@ -309,13 +309,10 @@ async def _load_visible(
     return found[0]
 
 
-async def _detail(
-    session: AsyncSession, ticket: Ticket, clocks: list[SlaClock] | None = None
-) -> TicketDetail:
+async def _detail(session: AsyncSession, ticket: Ticket) -> TicketDetail:
     team = await repo.get_team(session, ticket.team_key)
     calendar = await load_calendar(session, team.calendar_key if team else None)
-    if clocks is None:
-        clocks = await repo.clocks_of(session, ticket.id)
+    clocks = await repo.clocks_of(session, ticket.id)
     return TicketDetail(ticket, list(await repo.log_of(session, ticket.id)), clocks, calendar)
 
 
@@ -388,7 +385,9 @@ async def _finish(
 ) -> TicketDetail:
     await _save(session, change)
     publish_alerts(session, ctx, change.ticket, late, change.at, change.supervisor_id)
-    return await _detail(session, change.ticket, change.clocks)
+    # The change loaded the team's calendar and the clocks already: only the log is read.
+    log = list(await repo.log_of(session, change.ticket.id))
+    return TicketDetail(change.ticket, log, change.clocks, change.calendar)
 
 
 async def update_ticket(
