@@ -139,6 +139,18 @@ def platform_tables(*models: type) -> MetaData:
     return metadata
 
 
+def dialect_of(session: AsyncSession) -> str:
+    """The session's database dialect: ``postgresql`` (also for an unbound session) or
+    ``sqlite``."""
+    return session.bind.dialect.name if session.bind is not None else "postgresql"
+
+
+def conflict_insert(session: AsyncSession, table: Any) -> Any:
+    """``INSERT INTO table`` in the session's dialect, the kind that takes
+    ``on_conflict_do_nothing``/``on_conflict_do_update`` (PostgreSQL's and SQLite's)."""
+    return (postgresql.insert if dialect_of(session) == "postgresql" else sqlite.insert)(table)
+
+
 _UPSERTS: dict[tuple[str, Table, tuple[str, ...], str, str], Any] = {}
 
 
@@ -173,8 +185,8 @@ def stage_upsert_if_newer(
     Replicas never go back in time when events arrive out of order, nor when one batch
     carries two states of the same row (the rows run in order, each against the last).
     """
-    dialect = session.bind.dialect.name if session.bind is not None else "postgresql"
-    stage_row(session, _upsert_statement(dialect, table, tuple(values), key, version), values)
+    statement = _upsert_statement(dialect_of(session), table, tuple(values), key, version)
+    stage_row(session, statement, values)
 
 
 async def upsert_if_newer(
@@ -188,8 +200,8 @@ async def upsert_if_newer(
     """``stage_upsert_if_newer`` written now, not at commit: for a replica the same
     transaction reads back (the notifier's handlers look up the user or contact an earlier
     event of the same consumer batch brought)."""
-    dialect = session.bind.dialect.name if session.bind is not None else "postgresql"
-    await session.execute(_upsert_statement(dialect, table, tuple(values), key, version), values)
+    statement = _upsert_statement(dialect_of(session), table, tuple(values), key, version)
+    await session.execute(statement, values)
 
 
 DELETE_CHUNK = 5000

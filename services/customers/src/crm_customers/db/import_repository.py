@@ -7,22 +7,18 @@ from typing import Any, TypeVar
 
 from sqlalchemy import func, insert
 from sqlalchemy import select as sa_select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import defer
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from crm_customers.db.import_models import CustomerImport
 from crm_customers.db.models import CodeSequence, Contact, Customer, CustomerTag, Industry, Tag
+from crm_platform.db import conflict_insert
 
 CHUNK = 1000
 """Values per ``IN (...)``: far below PostgreSQL's and SQLite's parameter limits."""
 
 T = TypeVar("T")
-
-
-def _dialect(session: AsyncSession) -> str:
-    return session.bind.dialect.name if session.bind is not None else "postgresql"
 
 
 def _chunks(values: Iterable[T], size: int = CHUNK) -> Iterable[list[T]]:
@@ -34,9 +30,8 @@ def _chunks(values: Iterable[T], size: int = CHUNK) -> Iterable[list[T]]:
 async def lock_scope(session: AsyncSession, scope: str) -> None:
     """Row-lock the scope's counter row until the caller commits: imports into one scope run
     one at a time, so a batch's duplicate re-check cannot race another batch's inserts."""
-    upsert = postgresql.insert if _dialect(session) == "postgresql" else sqlite.insert
     statement = (
-        upsert(CodeSequence)
+        conflict_insert(session, CodeSequence)
         .values(scope=scope, last_serial=0)
         .on_conflict_do_update(
             index_elements=["scope"], set_={"last_serial": CodeSequence.last_serial}

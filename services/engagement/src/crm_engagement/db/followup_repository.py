@@ -12,7 +12,6 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import and_, func, insert, or_, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -26,12 +25,7 @@ from crm_engagement.db.followup_models import (
     UserReplica,
 )
 from crm_engagement.db.models import CustomerReplica
-
-
-def _insert(session: AsyncSession, table: Any) -> Any:
-    dialect = session.bind.dialect.name if session.bind is not None else "postgresql"
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
-
+from crm_platform.db import conflict_insert
 
 # --------------------------------------------------------------------------- replicas
 
@@ -55,7 +49,7 @@ async def get_user(session: AsyncSession, user_id: str) -> UserReplica | None:
 
 
 async def ensure_activity(session: AsyncSession, customer_id: uuid.UUID, since_on: date) -> None:
-    statement = _insert(session, CustomerActivity.__table__).values(
+    statement = conflict_insert(session, CustomerActivity.__table__).values(
         customer_id=customer_id, since_on=since_on
     )
     await session.exec(statement.on_conflict_do_nothing(index_elements=["customer_id"]))  # type: ignore[call-overload]
@@ -64,7 +58,7 @@ async def ensure_activity(session: AsyncSession, customer_id: uuid.UUID, since_o
 async def record_follow_up_day(session: AsyncSession, customer_id: uuid.UUID, day: date) -> None:
     """The customer's last follow-up day becomes ``day`` unless a later one is known."""
     table = CustomerActivity.__table__
-    statement = _insert(session, table).values(
+    statement = conflict_insert(session, table).values(
         customer_id=customer_id, since_on=day, last_follow_up_on=day
     )
     statement = statement.on_conflict_do_update(
@@ -193,7 +187,7 @@ async def list_action_items(
 
 async def insert_reminder(session: AsyncSession, values: dict[str, Any]) -> None:
     """A reminder that exists already (same dedupe key) is left as it is."""
-    statement = _insert(session, Reminder.__table__).values(**values)
+    statement = conflict_insert(session, Reminder.__table__).values(**values)
     await session.exec(statement.on_conflict_do_nothing(index_elements=["dedupe_key"]))  # type: ignore[call-overload]
 
 
@@ -228,7 +222,7 @@ async def insert_reminders(session: AsyncSession, rows: Sequence[dict[str, Any]]
     """``insert_reminder`` for many, in one statement (executemany)."""
     if not rows:
         return
-    statement = _insert(session, Reminder.__table__).on_conflict_do_nothing(
+    statement = conflict_insert(session, Reminder.__table__).on_conflict_do_nothing(
         index_elements=["dedupe_key"]
     )
     await session.exec(statement, params=rows)  # type: ignore[call-overload]

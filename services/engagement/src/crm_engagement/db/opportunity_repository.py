@@ -11,7 +11,6 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import case, func, literal, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql import ColumnElement
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -21,6 +20,7 @@ from crm_engagement.db.opportunity_models import (
     OpportunitySerial,
     OpportunityStageChange,
 )
+from crm_platform.db import conflict_insert, dialect_of
 
 CLOSED_STAGES = ("won", "lost")
 # The funnel's order: how far an opportunity got (lost is not a step of the funnel).
@@ -31,10 +31,6 @@ FUNNEL_RANK = {
     "negotiation": 3,
     "won": 4,
 }
-
-
-def _dialect(session: AsyncSession) -> str:
-    return session.bind.dialect.name if session.bind is not None else "postgresql"
 
 
 async def get_customer(session: AsyncSession, customer_id: uuid.UUID) -> CustomerReplica | None:
@@ -48,8 +44,9 @@ async def take_serials(session: AsyncSession, customer_id: uuid.UUID, count: int
     create for the same customer wait for this transaction (creates for other customers never
     wait), so two creates never take the same number; the unique (customer_id, serial)
     constraint backs it up."""
-    insert = postgresql.insert if _dialect(session) == "postgresql" else sqlite.insert
-    statement = insert(OpportunitySerial).values(customer_id=customer_id, last_serial=count)
+    statement = conflict_insert(session, OpportunitySerial).values(
+        customer_id=customer_id, last_serial=count
+    )
     statement = statement.on_conflict_do_update(
         index_elements=["customer_id"],
         set_={"last_serial": OpportunitySerial.last_serial + count},
@@ -231,7 +228,7 @@ def _analytics_conditions(flt: AnalyticsFilter) -> list[ColumnElement[bool]]:
 
 
 def _seconds_between(session: AsyncSession, later: Any, earlier: Any) -> Any:
-    if _dialect(session) == "postgresql":
+    if dialect_of(session) == "postgresql":
         return func.extract("epoch", later - earlier)
     return (func.julianday(later) - func.julianday(earlier)) * 86400
 

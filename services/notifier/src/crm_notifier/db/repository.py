@@ -21,16 +21,7 @@ from crm_notifier.db.models import (
     UserPreference,
     UserReplica,
 )
-
-
-def _insert(session: AsyncSession) -> Any:
-    dialect = session.bind.dialect.name if session.bind is not None else "postgresql"
-    return postgresql.insert if dialect == "postgresql" else sqlite.insert
-
-
-def _dialect(session: AsyncSession) -> str:
-    return session.bind.dialect.name if session.bind is not None else "postgresql"
-
+from crm_platform.db import dialect_of
 
 # Built once per dialect on the tables (not the ORM classes), the rows given as parameters:
 # these run for every event the consumer turns into notifications, and a statement made
@@ -100,7 +91,7 @@ async def get_preference(session: AsyncSession, user_id: str) -> UserPreference 
 async def insert_notification(session: AsyncSession, values: dict[str, Any]) -> bool:
     """Inserts the notification unless one of its kind exists for the event and recipient
     (a redelivered event); True when it is new."""
-    statement = _INSERT_NEW_NOTIFICATION[_dialect(session)]
+    statement = _INSERT_NEW_NOTIFICATION[dialect_of(session)]
     if values.get("event_id") is None:  # an admin's message: no event to repeat
         statement = _INSERT_NOTIFICATION
     return (await session.execute(statement, values)).first() is not None

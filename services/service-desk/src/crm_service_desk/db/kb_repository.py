@@ -36,7 +36,6 @@ from sqlalchemy import (
     type_coerce,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql import ColumnElement
@@ -45,15 +44,12 @@ from sqlalchemy.sql.elements import ClauseElement
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from crm_platform.db import conflict_insert, dialect_of
 from crm_service_desk.db.kb_models import KbArticle, KbArticleUse
 
 TRIGRAM_LENGTH = 3
 EXACT_TOTAL_LIMIT = 1000
 PUBLISHED = "published"
-
-
-def _dialect(session: AsyncSession) -> str:
-    return session.bind.dialect.name if session.bind is not None else "postgresql"
 
 
 def escape_like(value: str) -> str:
@@ -140,7 +136,7 @@ async def _total(
     planner's estimate (nothing read). A broad term (重启: a third of the articles) would
     otherwise read and recheck tens of thousands of answers for a number nobody pages to."""
     matches = select(col(KbArticle.id)).where(*conditions)
-    if _dialect(session) != "postgresql":
+    if dialect_of(session) != "postgresql":
         counted = select(func.count()).select_from(matches.subquery())
         return int((await session.execute(counted)).scalar_one()), True
     bounded = select(func.count()).select_from(matches.limit(EXACT_TOTAL_LIMIT + 1).subquery())
@@ -165,7 +161,7 @@ async def _plan_for_terms(session: AsyncSession, terms: Sequence[str]) -> None:
     300-character answer like a comparison of two integers, so to count 1,001 matches of a
     term it expects in one article of ten it preferred reading the table in order (68 ms,
     27,000 answers compared) to the trigram index (4 ms). Measured with bench/kb_search.py."""
-    if _dialect(session) != "postgresql":
+    if dialect_of(session) != "postgresql":
         return
     seqscan = "on" if any(len(t) < TRIGRAM_LENGTH for t in terms) or not terms else "off"
     await session.execute(
@@ -192,7 +188,7 @@ async def page_articles(session: AsyncSession, flt: KbFilter, *, offset: int, li
     then the others (by use). Two queries rather than one ranking: the first group is small
     (its index covers short questions) and usually fills the page; the second, for a broad
     term, is read in use order and stops at the page. Without terms: most used first."""
-    dialect = _dialect(session)
+    dialect = dialect_of(session)
     conditions = _conditions(flt, dialect)
     await _plan_for_terms(session, flt.terms)
     total, exact = await _total(session, conditions)
@@ -242,9 +238,8 @@ async def add_use(
 ) -> bool:
     """Record a use and count it on the article; False (nothing changed) when this ticket's
     use of the article was recorded already. The article's version is left alone."""
-    insert = postgresql.insert if _dialect(session) == "postgresql" else sqlite.insert
     statement = (
-        insert(KbArticleUse)
+        conflict_insert(session, KbArticleUse)
         .values(
             id=uuid.uuid4(),
             article_id=article_id,
@@ -313,7 +308,7 @@ async def suggest(
     the question (twice) and in the answer."""
     if not terms:
         return []
-    dialect = _dialect(session)
+    dialect = dialect_of(session)
     indexable = [t for t in terms if len(t) >= TRIGRAM_LENGTH] if dialect == "postgresql" else []
     chosen = indexable or list(terms)
     await _plan_for_terms(session, chosen)

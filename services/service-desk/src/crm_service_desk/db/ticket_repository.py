@@ -11,10 +11,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, case, func, or_, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from crm_platform.db import conflict_insert
 from crm_service_desk.db.models import CustomerReplica
 from crm_service_desk.db.ticket_models import (
     OPEN_STATUSES,
@@ -28,14 +28,6 @@ from crm_service_desk.db.ticket_models import (
 )
 
 
-def _dialect(session: AsyncSession) -> str:
-    return session.bind.dialect.name if session.bind is not None else "postgresql"
-
-
-def _insert(session: AsyncSession) -> Any:
-    return postgresql.insert if _dialect(session) == "postgresql" else sqlite.insert
-
-
 async def get_customer(session: AsyncSession, customer_id: uuid.UUID) -> CustomerReplica | None:
     return await session.get(CustomerReplica, customer_id)
 
@@ -46,7 +38,7 @@ async def take_serial(session: AsyncSession, year: int) -> int:
     so numbers are gapless and never taken twice (the domain takes it last, just before the
     inserts, so the lock is held briefly)."""
     statement = (
-        _insert(session)(TicketSerial)
+        conflict_insert(session, TicketSerial)
         .values(year=year, last_serial=1)
         .on_conflict_do_update(
             index_elements=["year"], set_={"last_serial": TicketSerial.last_serial + 1}
