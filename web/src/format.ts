@@ -1,0 +1,41 @@
+// Why: timestamps arrive as UTC with their offset and are shown in the reader's time zone;
+// SLA clocks are shown as time left; amounts as yuan. One place, so every page agrees.
+
+export function dateTime(value: string | null | undefined, locale = 'zh-CN'): string {
+  if (!value) return '—'
+  const date = new Date(value)
+  if (Number.isNaN(date.getTime())) return value
+  return date.toLocaleString(locale, { year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hour12: false })
+}
+
+export function date(value: string | null | undefined, locale = 'zh-CN'): string {
+  if (!value) return '—'
+  const parsed = /^\d{4}-\d{2}-\d{2}$/.test(value) ? new Date(`${value}T00:00:00`) : new Date(value)
+  if (Number.isNaN(parsed.getTime())) return value
+  return parsed.toLocaleDateString(locale, { year: 'numeric', month: '2-digit', day: '2-digit' })
+}
+
+/** "2 h 05 min" / "-15 min" (overdue): the time between now and due, to the minute. */
+export function timeLeft(due: string, now: Date = new Date()): { minutes: number; text: string; overdue: boolean } {
+  const minutes = Math.round((new Date(due).getTime() - now.getTime()) / 60000)
+  const overdue = minutes < 0
+  const total = Math.abs(minutes)
+  const days = Math.floor(total / 1440)
+  const hours = Math.floor((total % 1440) / 60)
+  const mins = total % 60
+  const parts = [days ? `${days} d` : '', hours ? `${hours} h` : '', `${String(mins).padStart(days || hours ? 2 : 1, '0')} min`]
+  return { minutes, overdue, text: (overdue ? '-' : '') + parts.filter(Boolean).join(' ') }
+}
+
+export function money(value: string | number | null | undefined, locale = 'zh-CN'): string {
+  if (value === null || value === undefined || value === '') return '—'
+  const amount = typeof value === 'string' ? Number(value) : value
+  if (Number.isNaN(amount)) return String(value)
+  return amount.toLocaleString(locale, { style: 'currency', currency: 'CNY', maximumFractionDigits: 2 })
+}
+
+/** Today's date in the reader's time zone, as YYYY-MM-DD (what date inputs and the API use). */
+export function today(now: Date = new Date()): string {
+  const local = new Date(now.getTime() - now.getTimezoneOffset() * 60000)
+  return local.toISOString().slice(0, 10)
+}
