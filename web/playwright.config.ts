@@ -13,6 +13,7 @@ export default defineConfig({
   retries: 0,
   reporter: [['list']],
   use: {
+    testIdAttribute: 'data-test',
     baseURL: process.env.CRM_CONSOLE_URL ?? 'http://127.0.0.1:8000',
     viewport: { width: 1280, height: 800 },
     locale: 'zh-CN',

@@ -28,8 +28,8 @@ export function unique(prefix: string): string {
 export async function signIn(page: Page, username: string): Promise<void> {
   const password = username === PEOPLE.admin ? ADMIN_PASSWORD : PASSWORD
   await page.goto('/login')
-  await page.getByTestId('username').locator('input').fill(username)
-  await page.getByTestId('password').locator('input').fill(password)
+  await page.getByTestId('username').fill(username)
+  await page.getByTestId('password').fill(password)
   await page.getByTestId('sign-in').click()
   await expect(page).not.toHaveURL(/\/login/)
 }

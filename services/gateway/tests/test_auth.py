@@ -174,6 +174,26 @@ async def test_logout_ends_the_session_and_its_tokens(people: People) -> None:
     ).is_success
 
 
+async def test_logout_everywhere_ends_every_session_of_the_person_only(people: People) -> None:
+    person, here = await signed_in(people)
+    elsewhere = await login(people.client, person.username, person.password)
+    _, someone_else = await signed_in(people)
+    out = await people.client.post("/api/v1/auth/logout-all", headers=bearer(here["access_token"]))
+    assert out.status_code == 204, out.text
+    for tokens in (here, elsewhere):
+        assert_unauthorized(
+            await people.client.get("/api/v1/auth/me", headers=bearer(tokens["access_token"]))
+        )
+        assert_unauthorized(
+            await people.client.post(
+                "/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]}
+            )
+        )
+    assert (
+        await people.client.get("/api/v1/auth/me", headers=bearer(someone_else["access_token"]))
+    ).is_success
+
+
 async def test_logout_with_only_the_refresh_token(people: People) -> None:
     _, tokens = await signed_in(people)
     out = await people.client.post(

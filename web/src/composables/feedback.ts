@@ -20,9 +20,13 @@ export function showSaved(message: string): void {
 
 /**
  * A form's save: `fieldErrors` holds the API's per-field messages for `el-form-item :error`;
- * what was typed is never cleared on failure (the caller clears it on success).
+ * what was typed is never cleared on failure (the caller clears it on success). A failure is
+ * shown as a message unless `toast: false` (the form shows `error` itself).
  */
-export function useSubmit<A extends unknown[], R>(action: (...args: A) => Promise<R>) {
+export function useSubmit<A extends unknown[], R>(
+  action: (...args: A) => Promise<R>,
+  options: { toast?: boolean } = {},
+) {
   const busy = ref(false)
   const fieldErrors = ref<Record<string, string>>({})
   const error = ref<string | null>(null)
@@ -36,7 +40,7 @@ export function useSubmit<A extends unknown[], R>(action: (...args: A) => Promis
     } catch (caught) {
       if (caught instanceof ApiError) fieldErrors.value = caught.fields
       error.value = messageOf(caught)
-      showError(caught)
+      if (options.toast !== false) showError(caught)
       return undefined
     } finally {
       busy.value = false

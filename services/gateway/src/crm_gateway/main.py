@@ -3,7 +3,7 @@
 from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 
-from crm_gateway.api import api_document, api_keys, audit, auth, customer360, users
+from crm_gateway.api import api_document, api_keys, audit, auth, console, customer360, users
 from crm_gateway.api.deps import install_identity_problems, start_identity, stop_identity
 from crm_gateway.api.proxy import (
     IMPORTS_PATH,
@@ -32,6 +32,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             customer360.router,
             api_document.router,
             router,
+            console.router,  # last: every path no other route answers is one of the app's
         ],
         handlers=HANDLERS,
         published_types=PUBLISHED_TYPES,
@@ -40,6 +41,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         body_limits={IMPORTS_PATH: settings.import_max_bytes},
     )
     install_identity_problems(app)
+    app.state.console_root = console.console_root(settings.web_dir)
     if settings.cors_origin_list:
         app.add_middleware(
             CORSMiddleware,

@@ -1,3 +1,4 @@
+from pathlib import Path
 from typing import Literal
 
 from limits import parse
@@ -72,6 +73,10 @@ class GatewaySettings(PlatformSettings):
     hsts_seconds: int = Field(default=0, ge=0)
     # How long the combined API document reuses a service's OpenAPI document.
     openapi_cache_seconds: float = Field(default=30.0, ge=0)
+
+    # The built web console (web/dist after `npm run build`), served at /; relative to the
+    # working directory. Without an index.html there, / answers 404 and the API is unchanged.
+    web_dir: Path | None = Path("web/dist")
 
     @field_validator("rate_limit", "api_key_rate_limit")
     @classmethod

@@ -97,6 +97,24 @@ async def logout(request: Request, session: SessionDep, body: LogoutBody | None 
 
 
 @router.post(
+    "/logout-all",
+    status_code=status.HTTP_204_NO_CONTENT,
+    dependencies=documented_security,
+    responses=REFUSED,
+)
+async def logout_everywhere(
+    request: Request, session: SessionDep, principal: AuthenticatedDep
+) -> Response:
+    """Ends every session of yours, on every device, this one included."""
+    if principal.kind != "user":
+        raise Forbidden("An API key cannot end its owner's sessions; revoke the key instead.")
+    await authentication.logout_everywhere(
+        session, caller_of(request, principal), user_id=principal.user_id
+    )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
     "/password",
     status_code=status.HTTP_204_NO_CONTENT,
     dependencies=documented_security,

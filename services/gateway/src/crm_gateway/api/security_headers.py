@@ -1,6 +1,8 @@
 """Headers on every gateway response that tell browsers to be careful with it.
 
 The API answers JSON: it may not be framed, sniffed, or carry the page's address elsewhere.
+The web console (every other path) may load its own script, style and images and call this
+origin, nothing else.
 The API document's page (``/api/docs``, Swagger UI) loads its script and style from the CDN
 FastAPI points it at, and runs one inline script, allowed by its hash.
 """
@@ -19,6 +21,14 @@ OPENAPI_PATH = "/api/openapi.json"
 SWAGGER_CDN = "https://cdn.jsdelivr.net"
 SWAGGER_FAVICON = "https://fastapi.tiangolo.com"
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
+# The web console: its own script and style only (Element Plus sets inline style attributes;
+# ECharts draws on canvas and exports as data: URLs), calls to this origin only.
+CONSOLE_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; "
+    "object-src 'none'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
+)
+API_PREFIXES = ("/api/", "/v1/", "/healthz", "/readyz", "/metrics", "/openapi.json")
 
 
 DOCS_PAGES = {DOCS_PATH: (OPENAPI_PATH, "CRM API"), "/docs": ("/openapi.json", "CRM gateway")}
@@ -58,12 +68,20 @@ class SecurityHeadersMiddleware:
         self._api = [*common, (b"content-security-policy", API_CSP.encode())]
         csp = docs_csp(*(docs_page(path) for path in DOCS_PAGES)).encode()
         self._docs = [*common, (b"content-security-policy", csp)]
+        self._console = [*common, (b"content-security-policy", CONSOLE_CSP.encode())]
+
+    def _headers_for(self, path: str) -> list[tuple[bytes, bytes]]:
+        if path in DOCS_PAGES:
+            return self._docs
+        if path == "/api" or path.startswith(API_PREFIXES):
+            return self._api
+        return self._console
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        ours = self._docs if scope.get("path") in DOCS_PAGES else self._api
+        ours = self._headers_for(scope.get("path", ""))
         names = {name for name, _ in ours}
 
         async def send_with_headers(message: Message) -> None:

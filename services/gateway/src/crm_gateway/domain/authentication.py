@@ -188,6 +188,19 @@ async def logout(
     return bool(ended)
 
 
+async def logout_everywhere(session: AsyncSession, caller: Caller, *, user_id: str) -> int:
+    """End every session of the user (a lost phone, a shared computer left signed in):
+    each refresh token stops working and each access token is refused. The count ended."""
+    now = datetime.now(UTC)
+    ended = await repository.revoke_sessions(
+        session, now=now, reason="logout_everywhere", user_id=user_id
+    )
+    await audit.record(
+        session, caller, audit.LOGOUT, actor_id=user_id, target=f"user:{user_id}:all-sessions"
+    )
+    return ended
+
+
 async def change_password(
     session: AsyncSession, caller: Caller, command: ChangePassword, *, passwords: Passwords
 ) -> User:
