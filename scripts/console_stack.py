@@ -14,15 +14,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from console_people import PASSWORD, create_console_people  # noqa: E402
-from system import running_system  # noqa: E402
+from console_people import PASSWORD, create_console_people
+from system import running_system
 
-from crm_platform.testing import RunDatabases, create_vhost, delete_vhost, run_id  # noqa: E402
+from crm_platform.testing import RunDatabases, create_vhost, delete_vhost, run_id
 
 
 async def main(port: int) -> None:
@@ -44,7 +45,5 @@ async def main(port: int) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=8100, help="the gateway's port")
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(main(parser.parse_args().port))
-    except KeyboardInterrupt:
-        pass

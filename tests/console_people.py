@@ -13,16 +13,14 @@ SALES_TEAM = "华东销售一组"
 SERVICE_TEAM = "客服一组"
 
 PEOPLE: list[dict[str, object]] = [
-    {"username": "manager1", "display_name": "周经理", "roles": ["sales_manager"], "team": SALES_TEAM},
-    {"username": "rep1", "display_name": "李销售", "roles": ["sales_rep"], "team": SALES_TEAM},
-    {"username": "rep2", "display_name": "王销售", "roles": ["sales_rep"], "team": SALES_TEAM},
-    {
-        "username": "supervisor1",
-        "display_name": "陈主管",
-        "roles": ["service_supervisor"],
-        "team": SERVICE_TEAM,
-    },
-    {"username": "agent1", "display_name": "赵客服", "roles": ["service_agent"], "team": SERVICE_TEAM},
+    {"username": username, "display_name": name, "roles": [role], "team": team}
+    for username, name, role, team in (
+        ("manager1", "周经理", "sales_manager", SALES_TEAM),
+        ("rep1", "李销售", "sales_rep", SALES_TEAM),
+        ("rep2", "王销售", "sales_rep", SALES_TEAM),
+        ("supervisor1", "陈主管", "service_supervisor", SERVICE_TEAM),
+        ("agent1", "赵客服", "service_agent", SERVICE_TEAM),
+    )
 ]
 
 

@@ -54,8 +54,6 @@ def _env_name(service: str) -> str:
     return service.upper().replace("-", "_")
 
 
-
-
 @asynccontextmanager
 async def running_system(
     new_database: Callable[[str], Awaitable[str]], amqp_url: str, *, gateway_port: int | None = None

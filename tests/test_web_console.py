@@ -17,8 +17,8 @@ import pytest
 
 from crm_gateway.settings import DEV_ADMIN_PASSWORD, DEV_ADMIN_USERNAME
 
-from .system import WEB_DIR, System
 from .console_people import PASSWORD, create_console_people
+from .system import WEB_DIR, System
 
 CHROMIUM = Path(os.environ.get("CRM_CHROMIUM", "/usr/bin/chromium"))
 E2E_TIMEOUT_SECONDS = 900
