@@ -25,9 +25,11 @@ migrate: bootstrap ## apply every service's migrations and declare its broker to
 	@scripts/ensure_rabbitmq.sh
 	@$(MIGRATE_ALL)
 
-run: bootstrap ## migrate, then start all five services under honcho (needs RabbitMQ; Ctrl-C stops all)
+run: bootstrap ## build the web console, migrate, then start all five services under honcho (needs RabbitMQ; Ctrl-C stops all)
 	@scripts/ensure_rabbitmq.sh
+	@scripts/ensure_web.sh --install --no-browser || echo "make run: the web console was not built (see above); the API runs without it"
 	@$(MIGRATE_ALL)
+	@echo "console       http://127.0.0.1:8000/  (the web console; API under /api, docs: /api/docs)"
 	@echo "gateway       http://127.0.0.1:8000  (docs: /docs, metrics: /metrics)"
 	@echo "sign in       POST http://127.0.0.1:8000/api/v1/auth/login  {\"username\": \"$${CRM_ADMIN_USERNAME:-admin}\", \"password\": \"$$([ -n "$${CRM_ADMIN_PASSWORD:-}" ] && echo "<your CRM_ADMIN_PASSWORD>" || echo crm-dev-admin-2026)\"}"
 	@echo "              (the first admin, created on the first start while no user exists; development login)"
@@ -35,12 +37,14 @@ run: bootstrap ## migrate, then start all five services under honcho (needs Rabb
 	  printf '%-13s http://127.0.0.1:%s  (/docs, /metrics)\n' $$s $$port; port=$$((port + 1)); done
 	exec $(UV) honcho start -f Procfile
 
-test: ## ensure/install RabbitMQ + PostgreSQL + promtool/prometheus, then run pytest (PYTEST_ARGS=...)
+test: ## ensure/install RabbitMQ, PostgreSQL, promtool/prometheus, Node.js + Chromium; build the console, run Vitest, then pytest (browser tests included; PYTEST_ARGS=...)
 	@trap 'echo "make test: total wall time $${SECONDS}s"' EXIT; \
 	scripts/bootstrap.sh; \
 	scripts/ensure_rabbitmq.sh --install; \
 	scripts/ensure_postgres.sh --install; \
 	scripts/ensure_prometheus.sh --install; \
+	scripts/ensure_web.sh --install; \
+	(cd web && npx vitest run --reporter=dot); \
 	rc=0; $(UV) pytest $(PYTEST_ARGS) || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: FAILED: pytest collected no tests (exit 5)"; fi; \
 	exit $$rc

@@ -38,7 +38,13 @@ if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$want" ]]; then
     echo "$want" >"$stamp"
 fi
 
-if ((build)); then
+# The build, unless web/dist is newer than every source of it.
+stale() {
+    [[ -f "$web/dist/index.html" ]] || return 0
+    [[ -n "$(find "$web/src" "$web/index.html" "$web/package-lock.json" "$web/vite.config.ts" \
+        "$web/tsconfig.json" -newer "$web/dist/index.html" -print -quit)" ]]
+}
+if ((build)) && stale; then
     log "building the console (vue-tsc + vite build) into web/dist"
     (cd "$web" && npm run --silent build >&2)
 fi

@@ -181,6 +181,21 @@ async def test_make_run_starts_every_service(make_run: MakeRun) -> None:
     assert DEV_ADMIN_PASSWORD in make_run.log  # the development login
 
 
+async def test_make_run_builds_and_serves_the_web_console(make_run: MakeRun) -> None:
+    """`make run` builds web/ (Node.js is on this machine; the script installs it where not)
+    and the gateway serves the console at / and its pages by their own paths."""
+    assert "http://127.0.0.1:8000/" in make_run.log
+    async with httpx.AsyncClient(timeout=5) as client:
+        for page in ("/", "/customers"):
+            response = await client.get(GATEWAY + page)
+            assert response.status_code == 200, page
+            assert '<div id="app"></div>' in response.text
+            script = re.search(r'src="(/assets/[^"]+\.js)"', response.text)
+            assert script, response.text
+        asset = await client.get(GATEWAY + script.group(1))
+        assert asset.status_code == 200 and "immutable" in asset.headers["cache-control"]
+
+
 # --- the outbox drains events nobody consumes ---------------------------------------------
 
 
