@@ -396,7 +396,7 @@ def test_the_dockerfile_keeps_the_rules_that_matter() -> None:
         value.split("=", 1) for kind, value in instructions if kind == "ARG" and "=" in value
     )
     bases = [interpolate(value.split()[0], args) for kind, value in instructions if kind == "FROM"]
-    assert len(bases) == 3, bases  # uv, builder, runtime: multi-stage
+    assert len(bases) == 4, bases  # uv, web (the console), builder, runtime: multi-stage
     for base in bases:
         image = base.split("/")[-1]
         assert ":" in image and not image.endswith(":latest"), f"pin {base} by tag"
@@ -455,6 +455,13 @@ def test_dockerignore_keeps_what_the_dockerfile_copies_and_drops_the_rest() -> N
     ]
     assert kept_files
     assert not [p for p in kept_files if _ignored(p, patterns) and "/tests/" not in p]
-    for dropped in (".venv/bin/python", "var/customers.db", ".git/HEAD", "deploy/compose/.env"):
+    for dropped in (
+        ".venv/bin/python",
+        "var/customers.db",
+        ".git/HEAD",
+        "deploy/compose/.env",
+        "web/node_modules/vue/index.js",
+        "web/dist/index.html",
+    ):
         assert _ignored(dropped, patterns), dropped
     assert _ignored("services/customers/tests/test_x.py", patterns)
