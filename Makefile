@@ -12,7 +12,7 @@ SERVICE_DESK_ARGS ?=
 NOTIFIER_ARGS ?=
 MIGRATE_ALL = mkdir -p var; for s in $(SERVICES); do echo "==> crm-$$s migrate"; $(UV) crm-$$s migrate; done
 
-.PHONY: help bootstrap run test lint migrate bench-events bench-customers bench-gateway bench-engagement bench-service-desk bench-notifier chaos clean
+.PHONY: help bootstrap run test lint migrate bench-events bench-customers bench-gateway bench-engagement bench-service-desk bench-notifier bench-console chaos clean
 
 help: ## list targets
 	@echo "usage: make <target>   (e.g. make test PYTEST_ARGS='-x -k customers')"
@@ -76,6 +76,10 @@ bench-service-desk: bootstrap ## benchmark service desk: SLA scan at 100k open t
 bench-notifier: bootstrap ## benchmark the notifier: 10,000 reminder.due fanned out to inbox + a local webhook (NOTIFIER_ARGS=--profile)
 	@scripts/ensure_rabbitmq.sh && scripts/ensure_postgres.sh
 	$(UV) python bench/notifier.py $(NOTIFIER_ARGS)
+
+bench-console: bootstrap ## benchmark the web console's lists: a page of 50 with 10,000 customers, API and in Chromium (needs RabbitMQ + PostgreSQL)
+	@scripts/ensure_rabbitmq.sh && scripts/ensure_postgres.sh && scripts/ensure_web.sh --install
+	$(UV) python bench/console.py
 
 chaos: bootstrap ## fault-injection run under load (CHAOS_ARGS=--short; stops RabbitMQ: run under flock /tmp/crm-broker.lock)
 	@scripts/ensure_rabbitmq.sh && scripts/ensure_postgres.sh

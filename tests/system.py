@@ -91,7 +91,7 @@ async def running_system(
     processes["gateway"].env["CRM_ACCESS_TOKEN_TTL_SECONDS"] = str(24 * 3600)
     await asyncio.gather(*(asyncio.to_thread(p.migrate) for p in processes.values()))
     try:
-        await asyncio.gather(*(p.start() for p in processes.values()))
+        await asyncio.gather(*(p.start(ready_timeout=90) for p in processes.values()))
         admin = await sign_in(processes["gateway"].url, DEV_ADMIN_USERNAME, DEV_ADMIN_PASSWORD)
         yield System(processes, database_urls, admin, mail)
     finally:

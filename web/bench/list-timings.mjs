@@ -1,0 +1,63 @@
+// Why: the console's own list speed as a person feels it, in Debian's Chromium: for each list
+// page, the time from clicking "next page" to that page's rows being on screen (the API call
+// and the render), and the first load of the page. Run by bench/console.py, which starts the
+// stack and passes CRM_CONSOLE_URL, the people and LISTS (JSON: [{name, path, user}]).
+// Prints one JSON object on stdout.
+import { chromium } from '@playwright/test'
+
+const base = process.env.CRM_CONSOLE_URL
+const lists = JSON.parse(process.env.LISTS)
+const passwords = JSON.parse(process.env.PASSWORDS)
+const rounds = Number(process.env.ROUNDS ?? 15)
+
+const browser = await chromium.launch({
+  executablePath: process.env.CRM_CHROMIUM ?? '/usr/bin/chromium',
+  args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-dev-shm-usage'],
+})
+
+async function signIn(page, user) {
+  await page.goto(`${base}/login`)
+  await page.locator('[data-test=username]').fill(user)
+  await page.locator('[data-test=password]').fill(passwords[user])
+  await page.locator('[data-test=sign-in]').click()
+  await page.waitForURL((url) => !url.pathname.startsWith('/login'))
+}
+
+const rows = '.el-table__body-wrapper tbody tr'
+const results = {}
+for (const list of lists) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'zh-CN' })
+  const page = await context.newPage()
+  await signIn(page, list.user)
+  const t0 = Date.now()
+  await page.goto(`${base}${list.path}`)
+  await page.locator(rows).nth(list.expect - 1).waitFor()
+  const firstLoad = Date.now() - t0
+  const pages = []
+  for (let round = 0; round < rounds; round++) {
+    const before = await page.locator(rows).first().innerText()
+    const next = page.locator('.el-pagination .btn-next')
+    if (await next.isDisabled()) {
+      await page.locator('.el-pagination .el-pager li').first().click()
+      await page.waitForFunction(([sel, text]) => document.querySelector(sel)?.innerText !== text, [rows, before])
+      continue
+    }
+    const start = performance.now()
+    await next.click()
+    await page.waitForFunction(
+      ([sel, text, n]) => {
+        const all = document.querySelectorAll(sel)
+        return all.length >= n && all[0].innerText !== text
+      },
+      [rows, before, list.expect],
+      { polling: 'raf' },
+    )
+    pages.push(performance.now() - start)
+  }
+  pages.sort((a, b) => a - b)
+  const q = (p) => Math.round(pages[Math.min(pages.length - 1, Math.floor(p * pages.length))])
+  results[list.name] = { first_load_ms: firstLoad, next_page_p50_ms: q(0.5), next_page_p95_ms: q(0.95), next_page_max_ms: Math.round(pages.at(-1)), rounds: pages.length, rows: await page.locator(rows).count() }
+  await context.close()
+}
+await browser.close()
+console.log(JSON.stringify(results))
