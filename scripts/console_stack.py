@@ -4,8 +4,8 @@
 
 Starts them as tests/test_web_console.py does (a vhost and PostgreSQL databases of their
 own, the built console from web/dist served by the gateway), creates the people of
-tests/console_people.py, prints the gateway's address, and runs until Ctrl-C, when it
-removes the vhost and the databases. Browser tests against it, from web/:
+tests/console_people.py, prints the gateway's address, and runs until Ctrl-C or SIGTERM,
+when it stops the services and removes the vhost and the databases. Browser tests against it, from web/:
 
     CRM_CONSOLE_URL=http://127.0.0.1:8100 npx playwright test [--grep …]
 """
@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import signal
 import sys
 from pathlib import Path
 
@@ -36,7 +37,10 @@ async def main(port: int) -> None:
             await create_console_people(system.gateway, system.admin)
             print(f"console  {system.gateway}/   people: rep1 rep2 manager1 supervisor1 agent1")
             print(f"password {PASSWORD}   (admin: the development admin)", flush=True)
-            await asyncio.Event().wait()
+            stop = asyncio.Event()  # Ctrl-C or a plain `kill`: stop the services, clean up
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                asyncio.get_running_loop().add_signal_handler(sig, stop.set)
+            await stop.wait()
     finally:
         await databases.drop_all()
         delete_vhost(vhost)

@@ -28,6 +28,11 @@ if ((browser)) && [[ ! -x /usr/bin/chromium ]]; then
     apt_install --no-install-recommends chromium
 fi
 ((browser)) && log "$(/usr/bin/chromium --version 2>/dev/null || echo 'chromium: version unknown')"
+# Chinese text in the browser tests' pages and screenshots needs a CJK font (else boxes).
+if ((browser)) && ! fc-list :lang=zh 2>/dev/null | grep -q .; then
+    ((install)) && can_apt || die "a Chinese font is needed for the console's screenshots (apt-get install fonts-noto-cjk)"
+    apt_install --no-install-recommends fonts-noto-cjk
+fi
 
 # node_modules from the lock file, again only when the lock file changed since the last install.
 stamp="$web/node_modules/.crm-lock-sha256"
