@@ -86,6 +86,7 @@ async def running_system(
         "CRM_DISPATCH_POLL_SECONDS": "0.1",
     }
     processes["gateway"].env["CRM_WEB_DIR"] = str(WEB_DIR / "dist")  # the built console
+    processes["notifier"].env["CRM_CONSOLE_URL"] = processes["gateway"].url  # its links
     processes["service-desk"].env["CRM_SURVEY_BASE_URL"] = f"{processes['gateway'].url}/survey/"
     # One sign-in serves the session (tests restart services; the token must outlive them).
     processes["gateway"].env["CRM_ACCESS_TOKEN_TTL_SECONDS"] = str(24 * 3600)

@@ -74,6 +74,7 @@ FILLED_IN = {
     "RABBITMQ_PASSWORD": "9e8d7c6b5a",
     "GRAFANA_ADMIN_PASSWORD": "0f1e2d3c4b",
     "CRM_SURVEY_BASE_URL": "https://crm.example.com/survey/",
+    "CRM_CONSOLE_URL": "https://crm.example.com",
 }
 
 
@@ -356,7 +357,9 @@ def test_env_example_sets_no_optional_setting_to_an_empty_value() -> None:
     """.env reaches every container: an empty CRM_SMTP_HOST would be a configured empty host."""
     for name, value in read_env_file(ENV_EXAMPLE).items():
         if value == "":
-            assert name in {*REQUIRED_SECRETS, "CRM_SURVEY_BASE_URL", "IMAGE_REGISTRY"}, name
+            assert name in {
+                *REQUIRED_SECRETS, "CRM_SURVEY_BASE_URL", "CRM_CONSOLE_URL", "IMAGE_REGISTRY"
+            }, name
 
 
 # --- the Dockerfile ---------------------------------------------------------------------------

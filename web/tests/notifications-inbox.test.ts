@@ -22,14 +22,16 @@ describe('what a notification opens', () => {
     [{ kind: 'owner_changed' }, { route: '/customers' }],
     [{ kind: 'opportunity_won' }, { route: '/opportunities' }],
     [{ kind: 'reminder' }, { route: '/follow-ups' }],
-    [{ kind: 'change_request' }, { route: '/change-requests' }],
+    [{ kind: 'change_request' }, { route: '/customers/change-requests' }],
     [{ kind: 'other', event_type: 'customer.merged' }, { route: '/customers' }],
     [{ kind: 'message' }, null],
     [{ kind: 'survey', link: 'https://crm.example.com/survey/abc' }, { href: 'https://crm.example.com/survey/abc' }],
     [{ kind: 'message', link: '/tickets/7' }, { route: '/tickets/7' }],
+    [{ kind: 'sla_breached', link: 'http://localhost:3000/tickets/9f1c' }, { route: '/tickets/9f1c' }],
+    [{ kind: 'change_request', link: null }, { route: '/customers/change-requests' }],
     [{ kind: 'message', link: 'javascript:alert(1)' }, null],
   ] as const)('%o → %o', (over, target) => {
-    expect(targetOf(n(over))).toEqual(target)
+    expect(targetOf(n(over), 'http://localhost:3000')).toEqual(target)
   })
 })
 

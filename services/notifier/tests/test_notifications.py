@@ -192,3 +192,18 @@ async def test_preferences_are_validated(api: httpx.AsyncClient) -> None:
         "/v1/notifications/preferences", json={"channels": ["inbox"], "version": 3}, headers=me
     )
     assert stale.status_code == 409
+
+
+async def test_a_notification_links_to_the_console_page_of_what_it_is_about(
+    api: httpx.AsyncClient, sessions, handlers, quiet_settings: Settings
+) -> None:
+    await apply(sessions, handlers, user_event("u-sup-2", ["service_supervisor"]))
+    await apply(sessions, handlers, user_event("u-rep-9", ["sales_rep"]))
+    breach = sla_event("sla_breached", supervisor_id="u-sup-2", assignee_id=None)
+    await apply(sessions, handlers, breach, reminder_event("u-rep-9"))
+    console = quiet_settings.console_url
+    [alert] = (await api.get("/v1/notifications", headers=as_user("u-sup-2"))).json()["items"]
+    assert alert["link"] == f"{console}/tickets/{breach.data['ticket_id']}"
+    # A reminder about no customer opens the rep's day.
+    [reminder] = (await api.get("/v1/notifications", headers=as_user("u-rep-9"))).json()["items"]
+    assert reminder["link"] == f"{console}/my-day"

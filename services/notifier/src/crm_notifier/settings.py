@@ -19,6 +19,9 @@ class Settings(PlatformSettings):
     # Who gets what by default: the channels a person receives when they set no preference.
     default_channels: list[str] = Field(default=["inbox", "email"])
     default_locale: str = "zh-CN"
+    # The web console people open (the gateway's public address): a notification about a
+    # ticket, customer or opportunity links to its page there, in the inbox and in messages.
+    console_url: str = "http://127.0.0.1:8000"
     # Email (SMTP): no host, no email channel.
     smtp_host: str | None = None
     smtp_port: int = Field(default=587, ge=1, le=65535)

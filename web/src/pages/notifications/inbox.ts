@@ -1,6 +1,6 @@
-// Why: an inbox entry names what it is about by its kind (and event); the console opens the
-// page of that thing. The notifier keeps the record's code in its facts but answers no id,
-// so a notification opens the list of its kind of record (a survey's link opens itself).
+// Why: an inbox entry links to the console page of what it is about (the notifier makes the
+// link from its CRM_CONSOLE_URL: /tickets/<id>, /customers/<id> …); one without a link opens
+// the list of its kind of record; a link elsewhere opens as a link.
 export interface Notification {
   id: string
   kind: string
@@ -33,7 +33,7 @@ const BY_KIND: Record<string, string> = {
   sla_breached: '/tickets',
   callback_due: '/tickets',
   owner_changed: '/customers',
-  change_request: '/change-requests',
+  change_request: '/customers/change-requests',
   opportunity_won: '/opportunities',
   webhook_disabled: '/admin/webhooks',
 }
@@ -42,16 +42,22 @@ const BY_EVENT_PREFIX: Array<[string, string]> = [
   ['ticket.', '/tickets'],
   ['customer.', '/customers'],
   ['opportunity.', '/opportunities'],
-  ['change_request.', '/change-requests'],
+  ['change_request.', '/customers/change-requests'],
   ['reminder.', '/follow-ups'],
 ]
 
 /** Where opening this notification goes: a console route, an outside link, or nowhere. */
-export function targetOf(n: Pick<Notification, 'kind' | 'event_type' | 'link'>): Target {
+export function targetOf(
+  n: Pick<Notification, 'kind' | 'event_type' | 'link'>,
+  origin: string = typeof window === 'undefined' ? '' : window.location.origin,
+): Target {
   if (n.link) {
     // A link into this console (a path, or this origin) opens as a route.
     if (n.link.startsWith('/')) return { route: n.link }
-    if (/^https?:\/\//.test(n.link)) return { href: n.link }
+    if (/^https?:\/\//.test(n.link)) {
+      const url = new URL(n.link)
+      return url.origin === origin ? { route: url.pathname + url.search } : { href: n.link }
+    }
   }
   const byKind = BY_KIND[n.kind]
   if (byKind) return { route: byKind }

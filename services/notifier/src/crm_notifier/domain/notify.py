@@ -129,6 +129,10 @@ async def deliver_plans(
     return created
 
 
+def _console_link(console_url: str, page: str | None) -> str | None:
+    return console_url.rstrip("/") + page if console_url and page else None
+
+
 async def _notify_one(
     session: AsyncSession,
     ctx: RequestContext,
@@ -151,7 +155,8 @@ async def _notify_one(
         contact = await repo.get_contact(session, uuid.UUID(recipient.id))
         name = contact.name if contact else ""
         routes = _contact_routes(ctx, contact, plan.category, now)
-    facts = {**plan.facts, "recipient_name": name, "link": plan.link or ""}
+    link = plan.link or _console_link(ctx.settings.console_url, plan.page)
+    facts = {**plan.facts, "recipient_name": name, "link": link or ""}
     zone = preference.timezone if preference else ctx.settings.timezone
     rendered = await templates.render(session, plan.kind, locale, facts, zone=zone)
     notification_id = uuid.uuid4()
@@ -169,7 +174,7 @@ async def _notify_one(
             "locale": locale,
             "subject": rendered.subject[:300],
             "body": rendered.body,
-            "link": plan.link,
+            "link": link,
             "facts": _jsonable(plan.facts),
             "created_at": now,
             "read_at": None,

@@ -46,6 +46,14 @@ class Plan:
     facts: dict[str, Any] = field(default_factory=dict)
     link: str | None = None
     category: Category = Category.TRANSACTIONAL
+    # The console's page of what it is about ("/tickets/<id>"), made a link by the notifier
+    # with its CRM_CONSOLE_URL when the plan carries no link of its own (a survey's).
+    page: str | None = None
+
+
+def page_of(kind: str, record_id: object) -> str | None:
+    """The console's page of a record (``tickets``, ``customers``, ``opportunities``)."""
+    return f"/{kind}/{record_id}" if record_id else None
 
 
 def _users(*ids: str | None) -> tuple[Recipient, ...]:
@@ -66,14 +74,16 @@ async def admins(session: AsyncSession) -> tuple[Recipient, ...]:
 
 async def reminder_due(session: AsyncSession, data: dict[str, Any]) -> list[Plan]:
     facts = {k: data.get(k) for k in ("title", "due_at", "customer_id", "late")}
-    return [Plan(Kind.REMINDER, _users(data.get("recipient_id")), facts)]
+    page = page_of("customers", data.get("customer_id")) or "/my-day"
+    return [Plan(Kind.REMINDER, _users(data.get("recipient_id")), facts, page=page)]
 
 
 async def ticket_assigned(session: AsyncSession, data: dict[str, Any]) -> list[Plan]:
     ticket = data.get("ticket", {})
     facts = {k: ticket.get(k) for k in ("code", "title", "customer_name", "priority")}
     facts["reason"] = data.get("reason")
-    return [Plan(Kind.TICKET_ASSIGNED, _users(data.get("assignee_id")), facts)]
+    page = page_of("tickets", ticket.get("id"))
+    return [Plan(Kind.TICKET_ASSIGNED, _users(data.get("assignee_id")), facts, page=page)]
 
 
 async def _sla(session: AsyncSession, data: dict[str, Any], kind: Kind) -> list[Plan]:
@@ -81,7 +91,7 @@ async def _sla(session: AsyncSession, data: dict[str, Any], kind: Kind) -> list[
     facts["clock"] = data.get("kind")
     supervisors = _users(data.get("supervisor_id")) or await _role(session, SERVICE_SUPERVISOR)
     recipients = _users(*(r.id for r in supervisors), data.get("assignee_id"))
-    return [Plan(kind, recipients, facts)]
+    return [Plan(kind, recipients, facts, page=page_of("tickets", data.get("ticket_id")))]
 
 
 async def sla_warning(session: AsyncSession, data: dict[str, Any]) -> list[Plan]:
@@ -108,7 +118,8 @@ async def ticket_closed(session: AsyncSession, data: dict[str, Any]) -> list[Pla
 
 async def callback_due(session: AsyncSession, data: dict[str, Any]) -> list[Plan]:
     facts = {k: data.get(k) for k in ("code", "title", "customer_name", "due_at")}
-    return [Plan(Kind.CALLBACK_DUE, _users(data.get("assignee_id")), facts)]
+    page = page_of("tickets", data.get("ticket_id"))
+    return [Plan(Kind.CALLBACK_DUE, _users(data.get("assignee_id")), facts, page=page)]
 
 
 async def owner_changed(session: AsyncSession, data: dict[str, Any]) -> list[Plan]:
@@ -118,7 +129,8 @@ async def owner_changed(session: AsyncSession, data: dict[str, Any]) -> list[Pla
         "customer_name": customer.get("name"),
         "reason": data.get("reason"),
     }
-    return [Plan(Kind.OWNER_CHANGED, _users(data.get("owner_id")), facts)]
+    page = page_of("customers", customer.get("id"))
+    return [Plan(Kind.OWNER_CHANGED, _users(data.get("owner_id")), facts, page=page)]
 
 
 async def change_request_created(session: AsyncSession, data: dict[str, Any]) -> list[Plan]:
@@ -127,7 +139,8 @@ async def change_request_created(session: AsyncSession, data: dict[str, Any]) ->
         "customer_name": data.get("customer_name"),
         "fields": sorted((data.get("changes") or {}).keys()),
     }
-    return [Plan(Kind.CHANGE_REQUEST, await _role(session, SALES_MANAGER), facts)]
+    managers = await _role(session, SALES_MANAGER)
+    return [Plan(Kind.CHANGE_REQUEST, managers, facts, page="/customers/change-requests")]
 
 
 async def opportunity_won(session: AsyncSession, data: dict[str, Any]) -> list[Plan]:
@@ -137,7 +150,9 @@ async def opportunity_won(session: AsyncSession, data: dict[str, Any]) -> list[P
         "amount": data.get("actual_amount"),
         "owner_id": data.get("owner_id"),
     }
-    return [Plan(Kind.OPPORTUNITY_WON, await _role(session, SALES_MANAGER), facts)]
+    managers = await _role(session, SALES_MANAGER)
+    page = page_of("opportunities", data.get("id"))
+    return [Plan(Kind.OPPORTUNITY_WON, managers, facts, page=page)]
 
 
 Rule = Callable[[AsyncSession, dict[str, Any]], Awaitable[list[Plan]]]
