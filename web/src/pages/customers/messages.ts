@@ -95,6 +95,7 @@ export default {
         archiveConfirm: '归档客户“{name}”？归档后不在默认列表中显示，也不能再记录跟进。',
         restoreConfirm: '恢复客户“{name}”？',
         waitingLifecycle: '正在更新客户类型…',
+        pendingChange: '待审批的变更：{changes}。审批通过后生效。',
       },
       followUp: {
         method: '跟进方式',
@@ -274,6 +275,7 @@ export default {
         archiveConfirm: 'Archive the customer "{name}"? It leaves the default lists and takes no more follow-ups.',
         restoreConfirm: 'Restore the customer "{name}"?',
         waitingLifecycle: 'Updating the lifecycle…',
+        pendingChange: 'A change waits for approval: {changes}. It applies once approved.',
       },
       followUp: {
         method: 'Method',
