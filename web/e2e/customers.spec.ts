@@ -154,9 +154,78 @@ test('the list keeps its filters, search and sort in the URL across a reload', a
   await expect(page.getByTestId('customer-row-name')).toHaveText([`${prefix}甲公司`, `${prefix}乙公司`])
   await screenshot(page, 'customers-list')
 
+  // The export takes the current filter.
+  const download = page.waitForEvent('download')
+  await page.getByTestId('export').click()
+  await page.getByRole('menuitem', { name: 'CSV' }).click()
+  const file = await download
+  expect(file.suggestedFilename()).toMatch(/\.csv$/)
+  const text = await (await import('node:fs/promises')).readFile(await file.path(), 'utf8')
+  expect(text).toContain(`${prefix}甲公司`)
+  expect(text.trim().split('\n')).toHaveLength(3)
+
   await pick(page, 'filter-lifecycle', '意向客户')
   await expect(page).toHaveURL(/lifecycle=intent/)
   await page.goBack()
   await expect(page).not.toHaveURL(/lifecycle=intent/)
   await expect(page.getByTestId('customer-total')).toHaveText('共 2 条')
+})
+
+test('contacts with consent per channel, tags, grading, archive and restore, and an import checked before it is committed', async ({ page }) => {
+  await signIn(page, PEOPLE.rep)
+  const name = unique('联系人测试')
+  await createCustomer(page, name)
+
+  await page.getByTestId('add-contact').click()
+  await page.getByTestId('ct-name').fill('王采购')
+  await page.getByTestId('ct-mobile').fill('12345')
+  await page.getByTestId('ct-save').click()
+  const mobileItem = page.locator('.el-form-item').filter({ has: page.getByTestId('ct-mobile') })
+  await expect(mobileItem.locator('.el-form-item__error')).toContainText('mainland mobile')
+  await expect(page.getByTestId('ct-name')).toHaveValue('王采购')
+  await page.getByTestId('ct-mobile').fill(`139${String(Date.now()).slice(-8)}`)
+  await page.getByTestId('ct-opt-out-email').click()
+  await page.getByTestId('ct-save').click()
+  const contacts = page.getByTestId('contacts')
+  await expect(contacts).toContainText('王采购')
+  await expect(contacts.getByTestId('opt-out-email')).toHaveText('不接收邮件营销')
+  await expect(contacts.getByTestId('opt-out-sms')).toHaveCount(0)
+
+  await page.getByTestId('edit-customer').click()
+  await pick(page, 'cf-tags', '高预算')
+  await page.keyboard.press('Escape')
+  await page.getByTestId('cf-save').click()
+  await expect(page.getByTestId('customer-360')).toContainText('高预算')
+
+  await page.getByTestId('grade-customer').click()
+  const grading = page.getByTestId('grading-dialog')
+  for (let n = 0; n < 6; n++) await grading.getByTestId(`grade-score-${n}`).locator('input').fill('90')
+  await grading.getByTestId('grade-save').click()
+  await expect(grading.getByTestId('grade-result')).toContainText('A')
+  await page.keyboard.press('Escape')
+  await expect(page.getByTestId('customer-grade')).toContainText('A')
+
+  await page.getByTestId('archive-customer').click()
+  await page.getByRole('button', { name: '确定' }).click()
+  await expect(page.getByTestId('customer-360').getByText('已归档').first()).toBeVisible()
+  await expect(page.getByTestId('quick-follow-up')).toHaveCount(0)
+  await page.getByTestId('archive-customer').click()
+  await page.getByRole('button', { name: '确定' }).click()
+  await expect(page.getByTestId('quick-follow-up')).toBeVisible()
+
+  const good = unique('导入客户')
+  await page.goto('/customers/import')
+  await page.getByTestId('import-file').setInputFiles({
+    name: 'customers.csv',
+    mimeType: 'text/csv',
+    buffer: Buffer.from(`name,kind,industry\n${good},enterprise,manufacturing\n${good}坏,enterprise,no_such_industry\n`),
+  })
+  await page.getByTestId('import-check').click()
+  const report = page.getByTestId('import-messages')
+  await expect(report.locator('tr').filter({ hasText: 'no_such_industry' })).toContainText('industry')
+  await expect(report.locator('tr').filter({ hasText: 'no_such_industry' })).toContainText('3')
+  await page.getByTestId('import-commit').click()
+  await expect(page.getByTestId('import-created')).toContainText('1')
+  await page.goto(`/customers?q=${encodeURIComponent(good)}`)
+  await expect(page.getByTestId('customer-row-name')).toHaveText([good])
 })
