@@ -52,10 +52,11 @@ export const customersApi = {
   evaluations: (id: string) => api.get<{ items: Evaluation[]; total: number }>(`${C}/${encodeURIComponent(id)}/evaluations`, { page_size: 5 }),
   evaluate: (id: string, body: Record<string, unknown>) => api.post<Evaluation>(`${C}/${encodeURIComponent(id)}/evaluations`, body),
 
-  importFile(file: File, dryRun: boolean): Promise<ImportReport> {
+  importFile(file: File, dryRun: boolean, createMissingTags = false): Promise<ImportReport> {
     const form = new FormData()
     form.append('file', file)
-    return request<ImportReport>(`${C}/imports`, { method: 'POST', body: form, query: { dry_run: dryRun } }).then((r) => r.data)
+    const query = { dry_run: dryRun, create_missing_tags: createMissingTags || undefined }
+    return request<ImportReport>(`${C}/imports`, { method: 'POST', body: form, query }).then((r) => r.data)
   },
   importTemplate: (format: 'xlsx' | 'csv') => download(`${C}/imports/template`, { format }, `customer-import-template.${format}`),
 

@@ -157,6 +157,9 @@ export default {
         field: '字段',
         message: '说明',
         duplicateRow: '与已有客户重复',
+        createMissingTags: '自动创建文件中不存在的标签（管理员）',
+        newTags: '将创建的新标签：{tags}',
+        newTagsCreated: '已创建的新标签：{tags}',
         rowStatus: { valid: '有效', error: '错误', duplicate: '重复' },
       },
       cr: {
@@ -337,6 +340,9 @@ export default {
         field: 'Field',
         message: 'Message',
         duplicateRow: 'Duplicate of an existing customer',
+        createMissingTags: 'Create the tags the file names that do not exist yet (admins)',
+        newTags: 'New tags to be created: {tags}',
+        newTagsCreated: 'New tags created: {tags}',
         rowStatus: { valid: 'Valid', error: 'Error', duplicate: 'Duplicate' },
       },
       cr: {
