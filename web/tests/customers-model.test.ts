@@ -136,7 +136,8 @@ describe('customer 360 sections', () => {
 describe('the quick follow-up', () => {
   it('sends the minimum: no empty next date or action items', () => {
     const body = followUpBody('c1', { ...emptyDraft(), summary: '  电话沟通了报价细节，客户有兴趣  ' })
-    expect(body).toEqual({ customer_id: 'c1', method: 'phone', feedback: 'positive', outcome: 'continue', summary: '电话沟通了报价细节，客户有兴趣' })
+    // Neutral unless the person says otherwise: a positive one changes the customer's lifecycle.
+    expect(body).toEqual({ customer_id: 'c1', method: 'phone', feedback: 'neutral', outcome: 'continue', summary: '电话沟通了报价细节，客户有兴趣' })
   })
 
   it('one action item per line, the next date at 09:00 local time', () => {

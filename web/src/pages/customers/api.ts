@@ -1,6 +1,7 @@
 // Why: every call the customer pages make, in one place, through the console's API client.
 import { ref } from 'vue'
 import { api, download, request, type Query } from '@/api/client'
+import { showError } from '@/composables/feedback'
 import { saveOutcome, type SaveOutcome } from './model'
 import type {
   ChangeRequest,
@@ -75,15 +76,17 @@ const enums = ref<Enums>({})
 const engagementEnums = ref<Enums>({})
 let loading: Promise<void> | null = null
 
-/** /meta/enums (customers) and /engagement/enums, once per page load; failures leave codes shown. */
+/** /meta/enums (customers) and /engagement/enums, once per page load. A failure is told once and
+ * leaves codes shown (the engagement labels are optional: a role without follow-ups has none). */
 export function useEnums() {
   loading ??= Promise.all([
     api.get<Enums>('/api/v1/meta/enums').then((v) => (enums.value = v)),
     api.get<Enums>('/api/v1/engagement/enums').then((v) => (engagementEnums.value = v)).catch(() => undefined),
   ])
     .then(() => undefined)
-    .catch(() => {
+    .catch((caught) => {
       loading = null
+      showError(caught)
     })
   return { enums, engagementEnums, ready: loading }
 }

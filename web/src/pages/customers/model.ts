@@ -164,7 +164,7 @@ export interface FollowUpDraft {
 }
 
 export function emptyDraft(): FollowUpDraft {
-  return { method: 'phone', feedback: 'positive', outcome: 'continue', summary: '', next_on: '', actions: '' }
+  return { method: 'phone', feedback: 'neutral', outcome: 'continue', summary: '', next_on: '', actions: '' }
 }
 
 /** The next follow-up day as an instant: 09:00 that day in the reader's zone, with offset. */
