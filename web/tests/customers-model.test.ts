@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { ApiError } from '@/api/problem'
+import { ApiError, problemSlug } from '@/api/problem'
 import {
   candidateReason,
   changedFields,
@@ -13,7 +13,6 @@ import {
   labelOf,
   saveOutcome,
   section,
-  slugOf,
   splitReason,
   timeline,
 } from '@/pages/customers/model'
@@ -49,7 +48,7 @@ describe('duplicate answers of a create', () => {
     ['https://crm.example.com/problems/stale-version', 'stale-version'],
     [undefined, ''],
   ])('slug of %s', (type, slug) => {
-    expect(slugOf(type)).toBe(slug)
+    expect(problemSlug({ type })).toBe(slug)
   })
 
   it('tells why a candidate looks alike', () => {

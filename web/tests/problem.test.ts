@@ -46,6 +46,8 @@ describe('problem details become readable messages', () => {
   it('an ApiError carries the slug, status and field messages', () => {
     const error = new ApiError({ status: 409, type: 'https://crm.example.com/problems/duplicate-customer', detail: 'Similar customers exist.', errors: [{ field: 'body.name', message: 'similar' }] })
     expect(error.slug).toBe('duplicate-customer')
+    expect(new ApiError({ status: 409, type: 'urn:crm:problem:possible-duplicate' }).slug).toBe('possible-duplicate')
+    expect(new ApiError({ status: 500 }).slug).toBe('')
     expect(error.status).toBe(409)
     expect(error.message).toBe('Similar customers exist.')
     expect(error.fields).toEqual({ name: 'similar' })

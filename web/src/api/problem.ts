@@ -32,15 +32,16 @@ export class ApiError extends Error {
     return this.problem.status
   }
 
-  /** The problem's slug: the last part of its `type` ("duplicate-customer"). */
+  /** The problem's slug: the last part of its `type` (`urn:crm:problem:possible-duplicate` →
+   * "possible-duplicate"). */
   get slug(): string {
     return problemSlug(this.problem)
   }
 }
 
-export function problemSlug(problem: Problem): string {
+export function problemSlug(problem: Pick<Problem, 'type'>): string {
   const type = problem.type ?? ''
-  return type.slice(type.lastIndexOf('/') + 1)
+  return type.slice(Math.max(type.lastIndexOf('/'), type.lastIndexOf(':')) + 1)
 }
 
 const BODY_PREFIXES = ['body', 'query', 'path', 'header']

@@ -23,15 +23,6 @@ export function labelOf(options: Option[] | undefined, code: string | null | und
   return locale === 'en' ? option.en : option['zh-CN']
 }
 
-/**
- * A problem type's last part: the services answer URNs (`urn:crm:problem:possible-duplicate`),
- * which ApiError.slug (split on '/') does not take apart; URLs work too.
- */
-export function slugOf(type: string | undefined): string {
-  if (!type) return ''
-  return type.slice(Math.max(type.lastIndexOf('/'), type.lastIndexOf(':')) + 1)
-}
-
 // --- duplicates -----------------------------------------------------------------------------
 
 export type DuplicateAnswer =
@@ -47,7 +38,7 @@ export type DuplicateAnswer =
 export function duplicateOf(error: unknown): DuplicateAnswer {
   if (!(error instanceof ApiError) || error.status !== 409) return null
   const problem = error.problem
-  const slug = slugOf(problem.type)
+  const slug = error.slug
   if (slug === 'possible-duplicate') {
     const candidates = Array.isArray(problem.candidates) ? (problem.candidates as Candidate[]) : []
     return { kind: 'possible', candidates, message: error.message }
