@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { personLabel } from '@/pages/engagement/customerNames'
 import { dueActionItems, localDay, todaysReminders } from '@/pages/engagement/myday'
 import type { ActionItem, Reminder } from '@/pages/engagement/types'
 
@@ -29,5 +30,16 @@ describe("today's reminders", () => {
 
   it('localDay of nonsense is empty', () => {
     expect(localDay('not a time')).toBe('')
+  })
+})
+
+describe('people by id', () => {
+  it.each([
+    ['u-1', 'u-1', 'me'],
+    ['9311ad22-86e9-4861-bab0-ccbe0e9ae3aa', 'u-1', '9311ad22…'],
+    ['rep2', 'u-1', 'rep2'],
+    [null, 'u-1', '—'],
+  ])('%s (me %s) → %s', (id, me, label) => {
+    expect(personLabel(id, me, 'me')).toBe(label)
   })
 })

@@ -31,3 +31,11 @@ export function rememberCustomer(id: string, name: string): void {
   names.set(id, name)
   asked.add(id)
 }
+
+/** A person by id: "me" for the signed-in person, else a short form of the id (names of
+ * other people are not readable by every role). */
+export function personLabel(id: string | null | undefined, me: string, meLabel: string): string {
+  if (!id) return '—'
+  if (id === me) return meLabel
+  return id.length > 12 ? `${id.slice(0, 8)}…` : id
+}

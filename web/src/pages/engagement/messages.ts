@@ -29,6 +29,7 @@ export default {
         plan_task: '维护计划任务',
       },
       scope: { mine: '我的', team: '团队' },
+      me: '我',
       myDay: {
         title: '我的一天',
         reminders: '今日提醒',
@@ -189,6 +190,7 @@ export default {
         plan_task: 'Maintenance plan task',
       },
       scope: { mine: 'Mine', team: 'Team' },
+      me: 'Me',
       myDay: {
         title: 'My day',
         reminders: "Today's reminders",
