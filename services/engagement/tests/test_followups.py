@@ -147,13 +147,15 @@ async def test_a_rep_works_only_their_own_customers(api, sessions, handlers) -> 
 
 async def test_history_newest_first_with_filters_and_pages(api, sessions, handlers) -> None:  # type: ignore[no-untyped-def]
     customer = await _customer(sessions, handlers)
-    for day, method, follower in [
-        ("2026-05-01", "phone", "u-rep"),
-        ("2026-05-20", "visit", "u-rep"),
-        ("2026-05-10", "email", "u-helper"),
-        ("2026-06-01", "phone", "u-rep"),
+    for day, method, follower, outcome in [
+        ("2026-05-01", "phone", "u-rep", "continue"),
+        ("2026-05-20", "visit", "u-rep", "priority"),
+        ("2026-05-10", "email", "u-helper", "continue"),
+        ("2026-06-01", "phone", "u-rep", "priority"),
     ]:
-        await log_followup(api, customer, occurred_on=day, method=method, follower_id=follower)
+        await log_followup(
+            api, customer, occurred_on=day, method=method, follower_id=follower, outcome=outcome
+        )
     url = "/v1/follow-ups"
     base = {"customer_id": str(customer)}
     days = [
@@ -166,6 +168,9 @@ async def test_history_newest_first_with_filters_and_pages(api, sessions, handle
     assert (await api.get(url, params=span, headers=REP)).json()["total"] == 2
     helper = (await api.get(url, params={**base, "follower_id": "u-helper"}, headers=REP)).json()
     assert [i["method"] for i in helper["items"]] == ["email"]
+    priority = (await api.get(url, params={**base, "outcome": "priority"}, headers=REP)).json()
+    assert [i["occurred_on"] for i in priority["items"]] == ["2026-06-01", "2026-05-20"]
+    assert (await api.get(url, params={**base, "outcome": "maybe"}, headers=REP)).status_code == 422
     page2 = (await api.get(url, params={**base, "page": 2, "page_size": 3}, headers=REP)).json()
     assert page2["total"] == 4 and [i["occurred_on"] for i in page2["items"]] == ["2026-05-01"]
     backwards = {**base, "occurred_from": "2026-06-01", "occurred_to": "2026-05-01"}

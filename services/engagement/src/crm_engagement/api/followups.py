@@ -10,6 +10,7 @@ from crm_engagement.api.dependencies import Context
 from crm_engagement.api.schemas import FollowUpCreate, FollowUpOut, FollowUpPageOut, MethodIn
 from crm_engagement.db.followup_repository import FollowUpFilter
 from crm_engagement.domain import exports, followups
+from crm_engagement.domain.enums import Outcome
 from crm_platform.errors import InvalidField
 from crm_platform.http.dependencies import SessionDep
 from crm_platform.http.idempotency import IdempotencyKey, claim_for, created_once
@@ -42,6 +43,7 @@ def _filter(
     occurred_to: date | None,
     method: MethodIn | None,
     follower_id: str | None,
+    outcome: Outcome | None = None,
 ) -> FollowUpFilter:
     if occurred_from and occurred_to and occurred_from > occurred_to:
         raise InvalidField("occurred_to", "is before occurred_from", location="query")
@@ -51,6 +53,7 @@ def _filter(
         occurred_to=occurred_to,
         method=method.value if method else None,
         follower_id=follower_id,
+        outcome=outcome.value if outcome else None,
     )
 
 
@@ -66,11 +69,12 @@ async def list_followups(
     occurred_to: date | None = None,
     method: MethodIn | None = None,
     follower_id: FollowerQuery = None,
+    outcome: Outcome | None = None,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=200)] = 20,
 ) -> FollowUpPageOut:
     """A customer's history (or everyone's the caller may see), newest first."""
-    flt = _filter(customer_id, occurred_from, occurred_to, method, follower_id)
+    flt = _filter(customer_id, occurred_from, occurred_to, method, follower_id, outcome)
     found = await followups.history(session, ctx, flt, page=page, page_size=page_size)
     return FollowUpPageOut(
         items=[FollowUpOut.of(v) for v in found.views],
@@ -93,8 +97,9 @@ async def export_followups(
     occurred_to: date | None = None,
     method: MethodIn | None = None,
     follower_id: FollowerQuery = None,
+    outcome: Outcome | None = None,
 ) -> Response:
-    flt = _filter(customer_id, occurred_from, occurred_to, method, follower_id)
+    flt = _filter(customer_id, occurred_from, occurred_to, method, follower_id, outcome)
     content = await exports.export_xlsx(session, ctx, flt)
     return Response(
         content,

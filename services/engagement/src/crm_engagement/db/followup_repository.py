@@ -84,6 +84,7 @@ class FollowUpFilter:
     occurred_to: date | None = None
     method: str | None = None
     follower_id: str | None = None
+    outcome: str | None = None
 
 
 def _followup_conditions(flt: FollowUpFilter) -> list[Any]:
@@ -101,6 +102,8 @@ def _followup_conditions(flt: FollowUpFilter) -> list[Any]:
         conditions.append(FollowUp.method == flt.method)
     if flt.follower_id is not None:
         conditions.append(FollowUp.follower_id == flt.follower_id)
+    if flt.outcome is not None:
+        conditions.append(FollowUp.outcome == flt.outcome)
     return conditions
 
 
