@@ -241,3 +241,39 @@ async def test_an_admins_api_key_cannot_administer(people: People) -> None:
     key = await create_api_key(people, owner=admin_user, scopes=["customers:read"])
     response = await people.client.get("/api/v1/users", headers={"x-api-key": key["key"]})
     assert response.status_code == 403
+
+
+async def test_every_colleague_reads_the_directory_of_names_without_contact_details(
+    people: People,
+) -> None:
+    rep, rep_tokens = await signed_in(people, roles=["sales_rep"])
+    supervisor = await create_user(people, roles=["service_supervisor"], team="客服一组")
+    gone = await create_user(people, roles=["service_agent"])
+    disabled = await people.client.post(
+        f"/api/v1/users/{gone.id}/disable", json={"version": 1}, headers=people.admin
+    )
+    assert disabled.status_code == 200, disabled.text
+    as_rep = bearer(rep_tokens["access_token"])
+    listed = await people.client.get("/api/v1/people", headers=as_rep)
+    assert listed.status_code == 200, listed.text
+    by_id = {p["id"]: p for p in listed.json()["items"]}
+    assert by_id[supervisor.id] == {
+        "id": supervisor.id,
+        "username": supervisor.username,
+        "display_name": supervisor.user["display_name"],
+        "roles": ["service_supervisor"],
+        "team": "客服一组",
+        "active": True,
+    }
+    assert rep.id in by_id and gone.id not in by_id
+    everyone = await people.client.get(
+        "/api/v1/people", params={"include_inactive": "true"}, headers=as_rep
+    )
+    assert gone.id in {p["id"] for p in everyone.json()["items"]}
+    supervisors = await people.client.get(
+        "/api/v1/people", params={"role": "service_supervisor"}, headers=as_rep
+    )
+    assert {p["id"] for p in supervisors.json()["items"]} == {supervisor.id}
+    assert (await people.client.get("/api/v1/people")).status_code == 401
+    # The admin's user API stays the admin's.
+    assert (await people.client.get("/api/v1/users", headers=as_rep)).status_code == 403

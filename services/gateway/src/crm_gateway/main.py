@@ -3,7 +3,16 @@
 from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 
-from crm_gateway.api import api_document, api_keys, audit, auth, console, customer360, users
+from crm_gateway.api import (
+    api_document,
+    api_keys,
+    audit,
+    auth,
+    console,
+    customer360,
+    people,
+    users,
+)
 from crm_gateway.api.deps import install_identity_problems, start_identity, stop_identity
 from crm_gateway.api.proxy import (
     IMPORTS_PATH,
@@ -18,7 +27,7 @@ from crm_gateway.settings import GatewaySettings
 from crm_platform.http.app import create_service_app
 
 # The gateway's own API: each route authenticates the person or key itself (api.deps).
-IDENTITY_ROUTERS = [auth.router, users.router, api_keys.router, audit.router]
+IDENTITY_ROUTERS = [auth.router, users.router, people.router, api_keys.router, audit.router]
 
 
 def create_app(settings: GatewaySettings | None = None) -> FastAPI:

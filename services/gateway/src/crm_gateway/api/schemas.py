@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -176,6 +177,39 @@ class PasswordResetBody(Strict):
 class UserPage(BaseModel):
     items: list[UserOut]
     next_cursor: str | None
+
+
+class PersonOut(BaseModel):
+    """A colleague as the directory shows one: no contact details."""
+
+    id: str
+    username: str
+    display_name: str
+    roles: list[str]
+    team: str | None
+    active: bool
+
+
+class PersonPage(BaseModel):
+    items: list[PersonOut]
+    next_cursor: str | None
+
+    @classmethod
+    def of(cls, found: Sequence[User], next_cursor: str | None) -> PersonPage:
+        return cls(
+            items=[
+                PersonOut(
+                    id=u.id,
+                    username=u.username,
+                    display_name=u.display_name,
+                    roles=list(u.roles),
+                    team=u.team,
+                    active=u.active,
+                )
+                for u in found
+            ],
+            next_cursor=next_cursor,
+        )
 
 
 # --------------------------------------------------------------------------- API keys
