@@ -318,3 +318,33 @@ async def test_users_given_the_agent_role_become_agents_and_disabled_ones_take_n
     [agent] = (await api.get("/v1/service-desk/agents", headers=SUPERVISOR)).json()
     assert agent["active"] is False
     assert (await open_ticket(api, customer["id"]))["assignee_id"] is None
+
+
+async def test_a_list_shows_each_tickets_clock_due_first(
+    api: httpx.AsyncClient, quiet_settings: Settings, clock
+) -> None:
+    await save_agent(api, "u-agent", ["tech_support"])
+    customer = await seed_customer(quiet_settings.database_url)
+    pending = await open_ticket(api, customer["id"])
+    waiting = await act(
+        api, await open_ticket(api, customer["id"]), "assign", assignee_id="u-agent"
+    )
+    waiting = await act(api, waiting, "wait", as_=AGENT)
+    done = await act(api, await open_ticket(api, customer["id"]), "assign", assignee_id="u-agent")
+    done = await act(api, done, "resolve", as_=AGENT, resolution="远程指导后恢复")
+    clock.advance(minutes=50)  # the medium ticket's assign clock (1 h) warns at 48 min
+    page = (await api.get("/v1/tickets", headers=SUPERVISOR)).json()
+    by_id = {t["id"]: t["next_clock"] for t in page["items"]}
+    assert by_id[pending["id"]]["kind"] == "assign"
+    assert by_id[pending["id"]]["status"] == "warning"
+    [assign] = [c for c in pending["sla"] if c["kind"] == "assign"]
+    assert by_id[pending["id"]]["due_at"] == assign["due_at"]
+    assert by_id[waiting["id"]]["status"] == "paused"
+    assert by_id[waiting["id"]]["due_at"] is None
+    assert by_id[waiting["id"]]["paused_remaining_minutes"] > 0
+    assert by_id[done["id"]] is None
+    clock.advance(minutes=20)
+    page = (await api.get("/v1/tickets", headers=SUPERVISOR)).json()
+    assert {t["id"]: t["next_clock"]["status"] for t in page["items"] if t["next_clock"]}[
+        pending["id"]
+    ] == "breached"

@@ -218,8 +218,48 @@ class TicketDetailOut(TicketOut):
         )
 
 
+class NextClockOut(BaseModel):
+    """A listed ticket's clock that falls due first, so a queue shows time left or breach."""
+
+    kind: str
+    round: int
+    due_at: datetime | None = Field(description="None while paused: it depends on the resume")
+    warn_at: datetime | None
+    status: str = Field(description="running, warning, breached or paused")
+    paused_remaining_minutes: int | None = Field(
+        description="Business time left when it was paused (None unless paused)"
+    )
+
+    @classmethod
+    def of(cls, clock: SlaClock, now: datetime) -> "NextClockOut":
+        paused = clock.paused_at is not None
+        if paused:
+            status = "paused"
+        elif now >= clock.due_at:
+            status = "breached"
+        elif now >= clock.warn_at:
+            status = "warning"
+        else:
+            status = "running"
+        return cls(
+            kind=clock.kind,
+            round=clock.round,
+            due_at=None if paused else clock.due_at,
+            warn_at=None if paused else clock.warn_at,
+            status=status,
+            paused_remaining_minutes=(clock.remaining_seconds or 0) // 60 if paused else None,
+        )
+
+
+class TicketListItemOut(TicketOut):
+    next_clock: NextClockOut | None = Field(
+        description="The running clock due first (a paused one when none runs); None when all "
+        "have stopped"
+    )
+
+
 class TicketPage(BaseModel):
-    items: list[TicketOut]
+    items: list[TicketListItemOut]
     total: int
     page: int
     page_size: int

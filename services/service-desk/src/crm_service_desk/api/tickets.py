@@ -17,10 +17,12 @@ from crm_service_desk.api.kb_schemas import KbArticleOut
 from crm_service_desk.api.ticket_schemas import (
     AssignIn,
     LogIn,
+    NextClockOut,
     ResolveIn,
     StateChangeIn,
     TicketCreate,
     TicketDetailOut,
+    TicketListItemOut,
     TicketOut,
     TicketPage,
     TicketPatch,
@@ -124,9 +126,16 @@ async def list_tickets(
     found, total = await tickets.list_tickets(
         session, ctx, flt, page=page, page_size=page_size, queue_order=order is Order.QUEUE
     )
-    return TicketPage(
-        items=[TicketOut.of(t) for t in found], total=total, page=page, page_size=page_size
-    )
+    clocks = await tickets.next_clocks(session, found)
+    now = ctx.clock.now()
+    items = [
+        TicketListItemOut(
+            **TicketOut.of(t).model_dump(),
+            next_clock=NextClockOut.of(clocks[t.id], now) if t.id in clocks else None,
+        )
+        for t in found
+    ]
+    return TicketPage(items=items, total=total, page=page, page_size=page_size)
 
 
 @router.get("/{ticket_id}", response_model=TicketDetailOut)

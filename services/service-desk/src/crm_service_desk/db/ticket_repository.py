@@ -176,6 +176,17 @@ async def clocks_of(
     return list((await session.exec(statement)).all())
 
 
+async def open_clocks_of(session: AsyncSession, ticket_ids: Sequence[uuid.UUID]) -> list[SlaClock]:
+    """The clocks not stopped yet of these tickets (one statement for a page of a list)."""
+    if not ticket_ids:
+        return []
+    statement = select(SlaClock).where(
+        SlaClock.ticket_id.in_(ticket_ids),  # type: ignore[attr-defined]
+        SlaClock.stopped_at.is_(None),  # type: ignore[union-attr]
+    )
+    return list((await session.exec(statement)).all())
+
+
 # --------------------------------------------------------------------------- teams, agents
 
 

@@ -6,6 +6,7 @@ and stages its events in the outbox."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -335,6 +336,23 @@ async def list_tickets(
     return await repo.list_tickets(
         session, flt, scope, offset=(page - 1) * page_size, limit=page_size, queue_order=queue_order
     )
+
+
+async def next_clocks(session: AsyncSession, listed: Sequence[Ticket]) -> dict[uuid.UUID, SlaClock]:
+    """Each listed ticket's clock that falls due first among those still counting (a paused
+    one, which has no due moment that holds, only when nothing runs): what a queue shows."""
+    found: dict[uuid.UUID, SlaClock] = {}
+    for clock in await repo.open_clocks_of(session, [t.id for t in listed]):
+        best = found.get(clock.ticket_id)
+        if best is None or _sooner(clock, best):
+            found[clock.ticket_id] = clock
+    return found
+
+
+def _sooner(clock: SlaClock, than: SlaClock) -> bool:
+    if (clock.paused_at is None) != (than.paused_at is None):
+        return clock.paused_at is None
+    return clock.due_at < than.due_at
 
 
 # --------------------------------------------------------------------------- change

@@ -1,0 +1,47 @@
+// Why: tickets name people by user id; the service desk knows its agents' names and the
+// signed-in person knows their own. Anyone else shows as a short id.
+import { computed, ref } from 'vue'
+import { useI18n } from 'vue-i18n'
+import { api } from '@/api/client'
+import { useAuth } from '@/stores/auth'
+import { desk } from './api'
+import type { Agent } from './types'
+
+export function personName(id: string | null | undefined, names: Record<string, string>, fallback: string): string {
+  if (!id) return '—'
+  return names[id] ?? (id.length > 12 ? `${fallback} ${id.slice(0, 8)}` : id)
+}
+
+export function usePeople() {
+  const { t } = useI18n()
+  const auth = useAuth()
+  const agents = ref<Agent[]>([])
+  const users = ref<Array<{ id: string; display_name: string }>>([])
+
+  async function loadAgents(): Promise<void> {
+    if (auth.hasRole('admin') && !users.value.length) {
+      // An admin may read every user: supervisors and others get their names too.
+      api.get<{ items: Array<{ id: string; display_name: string }> }>('/api/v1/users', { limit: 200 }).then(
+        (r) => (users.value = r.items),
+        () => undefined,
+      )
+    }
+    if (!auth.canRead('service-desk')) return
+    try {
+      agents.value = await desk.agents()
+    } catch {
+      agents.value = [] // names fall back to ids; the page itself still works
+    }
+  }
+
+  const names = computed(() => {
+    const out: Record<string, string> = { customer: t('serviceDesk.detail.customerActor'), system: t('serviceDesk.detail.systemActor') }
+    for (const u of users.value) out[u.id] = u.display_name
+    for (const a of agents.value) out[a.user_id] = a.display_name
+    if (auth.user) out[auth.user.id] = auth.user.display_name
+    return out
+  })
+
+  const nameOf = (id: string | null | undefined) => personName(id, names.value, t('serviceDesk.detail.unknownPerson'))
+  return { agents, loadAgents, names, nameOf }
+}
