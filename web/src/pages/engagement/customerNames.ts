@@ -3,6 +3,7 @@
 // of the id instead of failing the list).
 import { reactive } from 'vue'
 import { api } from '@/api/client'
+import { shortId } from '@/stores/people'
 
 const names = reactive(new Map<string, string>())
 const asked = new Set<string>()
@@ -32,10 +33,15 @@ export function rememberCustomer(id: string, name: string): void {
   asked.add(id)
 }
 
-/** A person by id: "me" for the signed-in person, else a short form of the id (names of
- * other people are not readable by every role). */
-export function personLabel(id: string | null | undefined, me: string, meLabel: string): string {
+/** A person by id: "me" for the signed-in person, else their name from the directory
+ * (`nameOf`, stores/people.ts), else a short form of the id. */
+export function personLabel(
+  id: string | null | undefined,
+  me: string,
+  meLabel: string,
+  nameOf: (id: string) => string = shortId,
+): string {
   if (!id) return '—'
   if (id === me) return meLabel
-  return id.length > 12 ? `${id.slice(0, 8)}…` : id
+  return nameOf(id)
 }

@@ -1,9 +1,10 @@
-// Why: tickets name people by user id; the service desk knows its agents' names and the
-// signed-in person knows their own. Anyone else shows as a short id.
+// Why: tickets name people by user id; the directory of people (stores/people.ts) and the
+// service desk's agents give their names, and the ticket's own actors ("customer", "system")
+// are words. Anyone else shows as a short id.
 import { computed, ref } from 'vue'
 import { useI18n } from 'vue-i18n'
-import { api } from '@/api/client'
 import { useAuth } from '@/stores/auth'
+import { usePeople as useDirectory } from '@/stores/people'
 import { desk } from './api'
 import type { Agent } from './types'
 
@@ -15,17 +16,11 @@ export function personName(id: string | null | undefined, names: Record<string, 
 export function usePeople() {
   const { t } = useI18n()
   const auth = useAuth()
+  const directory = useDirectory()
   const agents = ref<Agent[]>([])
-  const users = ref<Array<{ id: string; display_name: string }>>([])
 
   async function loadAgents(): Promise<void> {
-    if (auth.hasRole('admin') && !users.value.length) {
-      // An admin may read every user: supervisors and others get their names too.
-      api.get<{ items: Array<{ id: string; display_name: string }> }>('/api/v1/users', { limit: 200 }).then(
-        (r) => (users.value = r.items),
-        () => undefined,
-      )
-    }
+    void directory.load()
     if (!auth.canRead('service-desk')) return
     try {
       agents.value = await desk.agents()
@@ -36,7 +31,7 @@ export function usePeople() {
 
   const names = computed(() => {
     const out: Record<string, string> = { customer: t('serviceDesk.detail.customerActor'), system: t('serviceDesk.detail.systemActor') }
-    for (const u of users.value) out[u.id] = u.display_name
+    for (const u of directory.all) out[u.id] = u.display_name
     for (const a of agents.value) out[a.user_id] = a.display_name
     if (auth.user) out[auth.user.id] = auth.user.display_name
     return out
