@@ -65,9 +65,10 @@ test('marking all read empties the bell, and preferences keep quiet hours', asyn
   await page.getByTestId('inbox-preferences').click()
   await expect(page.getByTestId('inbox-preferences-card')).toBeVisible()
   await page.getByLabel('免打扰开始').click()
-  await page.locator('.el-select-dropdown__item:visible', { hasText: '22:00' }).first().click()
+  await page.getByRole('option', { name: '22:00', exact: true }).click()
   await page.getByLabel('免打扰结束').click()
-  await page.locator('.el-select-dropdown__item:visible', { hasText: '07:00' }).first().click()
+  // The start's list may still be fading out: the end's list is the later one.
+  await page.getByRole('option', { name: '07:00', exact: true }).last().click()
   await page.getByTestId('preferences-save').click()
   await expect(page.locator('.el-message--success').last()).toBeVisible()
   await page.reload()
