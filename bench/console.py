@@ -135,10 +135,17 @@ async def measure_api(gateway: str, headers: dict[str, dict[str, str]]) -> dict[
     return out
 
 
+# `expect`: the rows a turned page shows at least (the smaller lists' last page is short).
 BROWSER_LISTS = [
     {"name": "customers (admin, 10,000)", "path": "/customers", "user": "admin", "expect": 50},
     {"name": "customers (rep1, own)", "path": "/customers", "user": "rep1", "expect": 50},
-]
+    {"name": "customers (manager1, team)", "path": "/customers", "user": "manager1", "expect": 50},
+    {"name": "follow-ups (rep1)", "path": "/follow-ups", "user": "rep1", "expect": 10},
+    {"name": "opportunities list (rep1)", "path": "/opportunities?view=list", "user": "rep1",
+     "expect": 10},
+    {"name": "tickets, all (supervisor1)", "path": "/tickets?view=all", "user": "supervisor1",
+     "expect": 10},
+]  # fmt: skip
 
 
 def measure_browser(gateway: str, lists: list[dict[str, Any]]) -> dict[str, Any]:

@@ -31,7 +31,7 @@ for (const list of lists) {
   await signIn(page, list.user)
   const t0 = Date.now()
   await page.goto(`${base}${list.path}`)
-  await page.locator(rows).nth(list.expect - 1).waitFor()
+  await page.locator(rows).nth(list.expect - 1).waitFor({ timeout: 30_000 })
   const firstLoad = Date.now() - t0
   const pages = []
   for (let round = 0; round < rounds; round++) {

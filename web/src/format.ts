@@ -15,15 +15,32 @@ export function date(value: string | null | undefined, locale = 'zh-CN'): string
   return parsed.toLocaleDateString(locale, { year: 'numeric', month: '2-digit', day: '2-digit' })
 }
 
-/** "2 h 05 min" / "-15 min" (overdue): the time between now and due, to the minute. */
-export function timeLeft(due: string, now: Date = new Date()): { minutes: number; text: string; overdue: boolean } {
+export interface DurationUnits {
+  d: string
+  h: string
+  min: string
+}
+
+export const EN_UNITS: DurationUnits = { d: 'd', h: 'h', min: 'min' }
+
+/** "2 h 05 min" / "-15 min" (overdue): the time between now and due, to the minute, in the
+ * reader's units ("2 小时 05 分钟"). */
+export function timeLeft(
+  due: string,
+  now: Date = new Date(),
+  units: DurationUnits = EN_UNITS,
+): { minutes: number; text: string; overdue: boolean } {
   const minutes = Math.round((new Date(due).getTime() - now.getTime()) / 60000)
   const overdue = minutes < 0
   const total = Math.abs(minutes)
   const days = Math.floor(total / 1440)
   const hours = Math.floor((total % 1440) / 60)
   const mins = total % 60
-  const parts = [days ? `${days} d` : '', hours ? `${hours} h` : '', `${String(mins).padStart(days || hours ? 2 : 1, '0')} min`]
+  const parts = [
+    days ? `${days} ${units.d}` : '',
+    hours ? `${hours} ${units.h}` : '',
+    `${String(mins).padStart(days || hours ? 2 : 1, '0')} ${units.min}`,
+  ]
   return { minutes, overdue, text: (overdue ? '-' : '') + parts.filter(Boolean).join(' ') }
 }
 

@@ -13,6 +13,12 @@ describe('SLA time left', () => {
     expect(timeLeft(due, now)).toEqual({ minutes, text, overdue })
   })
 
+  it('in the reader\'s units', () => {
+    const units = { d: '天', h: '小时', min: '分钟' }
+    expect(timeLeft('2026-11-30T10:05:00+00:00', now, units).text).toBe('2 小时 05 分钟')
+    expect(timeLeft('2026-11-30T07:45:00+00:00', now, units).text).toBe('-15 分钟')
+  })
+
   it('today is the local date', () => {
     expect(today(new Date('2026-11-30T12:00:00Z'))).toMatch(/^2026-11-30$/)
   })

@@ -39,6 +39,7 @@ export default {
       details: '详情',
       close: '关闭',
       required: '必填',
+      units: { d: '天', h: '小时', min: '分钟' },
     },
     auth: {
       signIn: '登录',
@@ -105,6 +106,7 @@ export default {
       details: 'Details',
       close: 'Close',
       required: 'Required',
+      units: { d: 'd', h: 'h', min: 'min' },
     },
     auth: {
       signIn: 'Sign in',

@@ -2,7 +2,7 @@
 // (orange), paused while waiting on the customer, or stopped (met / missed). The clock's
 // absolute due and warning moments come from the service; the page recomputes against now
 // every minute.
-import { timeLeft } from '@/format'
+import { EN_UNITS, timeLeft, type DurationUnits } from '@/format'
 
 export type ClockState = 'ok' | 'warning' | 'breached' | 'paused' | 'met' | 'missed'
 
@@ -23,17 +23,17 @@ export interface ClockDisplay {
   minutes: number | null
 }
 
-function minutesText(minutes: number, now: Date): string {
-  return timeLeft(new Date(now.getTime() + minutes * 60000).toISOString(), now).text
+function minutesText(minutes: number, now: Date, units: DurationUnits): string {
+  return timeLeft(new Date(now.getTime() + minutes * 60000).toISOString(), now, units).text
 }
 
-export function clockDisplay(clock: ClockLike, now: Date = new Date()): ClockDisplay {
+export function clockDisplay(clock: ClockLike, now: Date = new Date(), units: DurationUnits = EN_UNITS): ClockDisplay {
   if (clock.status === 'met' || clock.status === 'missed') return { state: clock.status, text: null, minutes: null }
   if (clock.status === 'paused' || !clock.due_at) {
     const left = clock.paused_remaining_minutes ?? clock.remaining_minutes ?? null
-    return { state: 'paused', text: left === null ? null : minutesText(left, now), minutes: left }
+    return { state: 'paused', text: left === null ? null : minutesText(left, now, units), minutes: left }
   }
-  const left = timeLeft(clock.due_at, now)
+  const left = timeLeft(clock.due_at, now, units)
   let state: ClockState = 'ok'
   if (clock.status === 'breached' || left.overdue || now.getTime() >= new Date(clock.due_at).getTime()) state = 'breached'
   else if (clock.status === 'warning' || (clock.warn_at && now.getTime() >= new Date(clock.warn_at).getTime())) state = 'warning'
