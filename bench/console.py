@@ -45,7 +45,7 @@ from customers_search import Dataset, load, owner_ids  # noqa: E402
 from reporting import REPO_ROOT, percentiles_ms, run_facts, write_results  # noqa: E402
 from system import running_system  # noqa: E402
 
-from crm_gateway.settings import DEV_ADMIN_PASSWORD, DEV_ADMIN_USERNAME  # noqa: E402
+from crm_gateway.settings import DEV_ADMIN_PASSWORD  # noqa: E402
 from crm_platform.testing import RunDatabases, create_vhost, delete_vhost, run_id, sign_in  # noqa: E402
 
 TARGET_MS = 300
@@ -63,31 +63,34 @@ async def seed_through_the_api(gateway: str, rep: dict[str, str], count: int) ->
         for n in range(count):
             response = await client.post(
                 "/api/v1/customers",
-                json={"kind": "individual", "name": f"控制台客户{n:04d}", "industry": "retail"},
+                json={
+                    "kind": "individual",
+                    "name": f"控制台客户{n:04d}",
+                    "industry": "retail",
+                    "allow_duplicate": True,  # the names are alike on purpose
+                },
             )
             response.raise_for_status()
             ids.append(response.json()["id"])
         made["customers"] = len(ids)
         await asyncio.sleep(3)  # the replicas catch up (outbox sweep 0.5 s)
+        close_on = (datetime.now(UTC) + timedelta(days=60)).date().isoformat()
         for customer_id in ids:
-            for path, body in (
-                ("/api/v1/follow-ups", {
+            for key, path, body in (
+                ("follow_ups", "/api/v1/follow-ups", {
                     "customer_id": customer_id, "method": "phone", "feedback": "positive",
-                    "summary": "电话沟通了采购需求，客户对方案感兴趣，约定下周演示。",
+                    "summary": "电话沟通了采购需求; 客户对方案感兴趣, 约定下周演示。",
                 }),
-                ("/api/v1/opportunities", {
+                ("opportunities", "/api/v1/opportunities", {
                     "customer_id": customer_id, "name": "年度采购项目",
-                    "expected_amount": "120000.00",
-                    "expected_close_on": (datetime.now(UTC) + timedelta(days=60)).date().isoformat(),
+                    "expected_amount": "120000.00", "expected_close_on": close_on,
                 }),
-                ("/api/v1/tickets", {
-                    "customer_id": customer_id, "ticket_type": "consultation", "title": "咨询开票流程",
-                    "description": "客户询问如何开具增值税专用发票。",
+                ("tickets", "/api/v1/tickets", {
+                    "customer_id": customer_id, "ticket_type": "consultation",
+                    "title": "咨询开票流程", "description": "客户询问如何开具增值税专用发票。",
                 }),
             ):  # fmt: skip
                 response = await client.post(path, json=body)
-                key = {"/api/v1/follow-ups": "follow_ups", "/api/v1/opportunities": "opportunities",
-                       "/api/v1/tickets": "tickets"}[path]  # fmt: skip
                 if response.is_success:
                     made[key] += 1
                 elif made[key] == 0 and customer_id == ids[-1]:
@@ -206,7 +209,8 @@ def summary(result: dict[str, Any]) -> str:
             lines.append(f"  API  {name:44s} ERROR {figures['error']}")
         else:
             lines.append(
-                f"  API  {name:44s} p50 {figures.get('p50')} ms  p95 {figures.get('p95')} ms  (total {figures['total']})"
+                f"  API  {name:44s} p50 {figures.get('p50')} ms  p95 {figures.get('p95')} ms"
+                f"  (total {figures['total']})"
             )
     browser = result["browser_ms"]
     if "error" in browser:
@@ -214,8 +218,8 @@ def summary(result: dict[str, Any]) -> str:
     else:
         for name, figures in browser.items():
             lines.append(
-                f"  page {name:44s} next page p50 {figures['next_page_p50_ms']} ms  p95 {figures['next_page_p95_ms']} ms"
-                f"  first load {figures['first_load_ms']} ms"
+                f"  page {name:44s} next page p50 {figures['next_page_p50_ms']} ms"
+                f"  p95 {figures['next_page_p95_ms']} ms  first load {figures['first_load_ms']} ms"
             )
     return "\n".join(lines)
 

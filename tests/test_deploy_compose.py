@@ -358,7 +358,10 @@ def test_env_example_sets_no_optional_setting_to_an_empty_value() -> None:
     for name, value in read_env_file(ENV_EXAMPLE).items():
         if value == "":
             assert name in {
-                *REQUIRED_SECRETS, "CRM_SURVEY_BASE_URL", "CRM_CONSOLE_URL", "IMAGE_REGISTRY"
+                *REQUIRED_SECRETS,
+                "CRM_SURVEY_BASE_URL",
+                "CRM_CONSOLE_URL",
+                "IMAGE_REGISTRY",
             }, name
 
 
