@@ -6,7 +6,7 @@ Starts them as tests/test_web_console.py does (a vhost and PostgreSQL databases 
 own, the built console from web/dist served by the gateway), creates the people of
 tests/console_people.py, prints the gateway's address, and runs until Ctrl-C or SIGTERM,
 when it stops the services and removes the vhost and the databases.
-Browser tests against it, from web/
+Browser tests against it, from web/:
 
     CRM_CONSOLE_URL=http://127.0.0.1:8100 npx playwright test [--grep …]
 """

@@ -24,7 +24,7 @@ export default defineConfig({
     },
   },
   test: {
-    environment: 'jsdom',
+    environment: 'node', // the tests cover the app's plain TypeScript logic: no DOM needed
     include: ['tests/**/*.test.ts'],
   },
 })
