@@ -1,18 +1,33 @@
 // Why: timestamps arrive as UTC with their offset and are shown in the reader's time zone;
 // SLA clocks are shown as time left; amounts as yuan. One place, so every page agrees.
 
+// Formatters are made once per locale and kept: toLocaleString builds one per call, and a
+// list of 50 rows with two dates each spent more time there than in rendering the table.
+const formatters = new Map<string, Intl.DateTimeFormat | Intl.NumberFormat>()
+
+function formatter<T extends Intl.DateTimeFormat | Intl.NumberFormat>(key: string, make: () => T): T {
+  let found = formatters.get(key) as T | undefined
+  if (!found) formatters.set(key, (found = make()))
+  return found
+}
+
 export function dateTime(value: string | null | undefined, locale = 'zh-CN'): string {
   if (!value) return '—'
   const date = new Date(value)
   if (Number.isNaN(date.getTime())) return value
-  return date.toLocaleString(locale, { year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hour12: false })
+  const shown = formatter(
+    `dt:${locale}`,
+    () => new Intl.DateTimeFormat(locale, { year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hour12: false }),
+  )
+  return shown.format(date)
 }
 
 export function date(value: string | null | undefined, locale = 'zh-CN'): string {
   if (!value) return '—'
   const parsed = /^\d{4}-\d{2}-\d{2}$/.test(value) ? new Date(`${value}T00:00:00`) : new Date(value)
   if (Number.isNaN(parsed.getTime())) return value
-  return parsed.toLocaleDateString(locale, { year: 'numeric', month: '2-digit', day: '2-digit' })
+  const shown = formatter(`d:${locale}`, () => new Intl.DateTimeFormat(locale, { year: 'numeric', month: '2-digit', day: '2-digit' }))
+  return shown.format(parsed)
 }
 
 export interface DurationUnits {
@@ -48,7 +63,8 @@ export function money(value: string | number | null | undefined, locale = 'zh-CN
   if (value === null || value === undefined || value === '') return '—'
   const amount = typeof value === 'string' ? Number(value) : value
   if (Number.isNaN(amount)) return String(value)
-  return amount.toLocaleString(locale, { style: 'currency', currency: 'CNY', maximumFractionDigits: 2 })
+  const shown = formatter(`cny:${locale}`, () => new Intl.NumberFormat(locale, { style: 'currency', currency: 'CNY', maximumFractionDigits: 2 }))
+  return shown.format(amount)
 }
 
 /** Today's date in the reader's time zone, as YYYY-MM-DD (what date inputs and the API use). */
