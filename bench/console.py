@@ -162,6 +162,7 @@ def measure_browser(gateway: str, lists: list[dict[str, Any]]) -> dict[str, Any]
              "PASSWORDS": json.dumps(passwords)},
         capture_output=True, text=True, timeout=600,
     )  # fmt: skip
+    print(done.stderr.strip())  # each list's progress
     if done.returncode != 0:
         return {"error": done.stderr[-3000:]}
     return json.loads(done.stdout.strip().splitlines()[-1])
