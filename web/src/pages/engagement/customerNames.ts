@@ -1,6 +1,7 @@
 // Why: engagement's records carry only a customer id; lists show the customer's name, asked
-// of the customers service once per id per visit (a name that cannot be had shows the code
-// of the id instead of failing the list).
+// of the customers service in one call per page (`GET /customers?id=…`, up to 200 ids), once
+// per id per visit; a name that cannot be had shows the start of the id instead of failing
+// the list.
 import { reactive } from 'vue'
 import { api } from '@/api/client'
 import { shortId } from '@/stores/people'
@@ -13,16 +14,23 @@ export function customerName(id: string | null | undefined): string {
   return names.get(id) ?? id.slice(0, 8)
 }
 
+const BATCH = 200 // the most ids the customers service takes in one list call
+
 export async function loadCustomerNames(ids: Array<string | null | undefined>): Promise<void> {
   const wanted = [...new Set(ids.filter((id): id is string => !!id && !asked.has(id)))]
   wanted.forEach((id) => asked.add(id))
+  const batches = []
+  for (let start = 0; start < wanted.length; start += BATCH) batches.push(wanted.slice(start, start + BATCH))
   await Promise.all(
-    wanted.map(async (id) => {
+    batches.map(async (batch) => {
       try {
-        const customer = await api.get<{ name: string; code: string }>(`/api/v1/customers/${id}`)
-        names.set(id, customer.name)
+        const page = await api.get<{ items: Array<{ id: string; name: string }> }>('/api/v1/customers', {
+          id: batch,
+          page_size: BATCH,
+        })
+        page.items.forEach((customer) => names.set(customer.id, customer.name))
       } catch {
-        asked.delete(id)
+        batch.forEach((id) => asked.delete(id)) // asked again on the next page
       }
     }),
   )

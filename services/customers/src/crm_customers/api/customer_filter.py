@@ -1,6 +1,7 @@
 """The filters of a customer list as one dependency, so every route that takes "a filtered
 list" (``GET /v1/customers``, the export) accepts exactly the same query parameters."""
 
+import uuid
 from typing import Annotated
 
 from fastapi import Query
@@ -27,8 +28,18 @@ async def customer_filter(  # async: FastAPI runs plain-def dependencies in a th
     created_from: UtcMoment | None = None,
     created_to: UtcMoment | None = None,
     archived: Annotated[
-        bool | None, Query(description="true: archived only; omit: live only")
-    ] = False,
+        bool | None,
+        Query(description="true: archived only; omit: live only (with `id`: both)"),
+    ] = None,
+    customer_id: Annotated[
+        list[uuid.UUID],
+        Query(
+            alias="id",
+            max_length=200,
+            description="These customers only: a page of follow-ups names its customers in "
+            "one call (archived ones included unless `archived` says otherwise)",
+        ),
+    ] = [],  # noqa: B006
 ) -> CustomerFilter:
     return CustomerFilter(
         q=q,
@@ -44,5 +55,6 @@ async def customer_filter(  # async: FastAPI runs plain-def dependencies in a th
         owner_id=owner_id,
         created_from=created_from,
         created_to=created_to,
-        archived=archived,
+        archived=archived if archived is not None else (None if customer_id else False),
+        ids=tuple(customer_id),
     )

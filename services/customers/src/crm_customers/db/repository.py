@@ -327,6 +327,8 @@ def _filtered(query: Select, flt: CustomerFilter, dialect: str) -> Select:  # ty
     conditions = []
     if flt.visible_owner is not None:
         conditions.append(Customer.owner_id == flt.visible_owner)
+    if flt.ids:
+        conditions.append(col(Customer.id).in_(flt.ids))
     if flt.archived is False:
         conditions.append(col(Customer.archived_at).is_(None))
     elif flt.archived is True:

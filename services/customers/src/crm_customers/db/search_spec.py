@@ -2,6 +2,7 @@
 API and the domain ask, and which ``repository`` and ``search_sql`` turn into SQL. It lives
 at the bottom layer because the SQL that answers it does."""
 
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -35,6 +36,7 @@ class CustomerFilter:
     created_to: datetime | None = None
     not_reviewed_since: datetime | None = None  # quarterly review: never or before this instant
     archived: bool | None = False  # False: live only, True: archived only, None: both
+    ids: tuple[uuid.UUID, ...] = ()  # these customers only
     visible_owner: str | None = None  # set from the caller's role, never from the query
     extra: dict[str, str] = field(default_factory=dict)
 
