@@ -102,7 +102,7 @@ API_LISTS: list[tuple[str, str, str, dict[str, Any]]] = [
     # name, person, path, query (page_size 50; `page` drawn per round)
     ("customers: all, newest first (admin)", "admin", "/api/v1/customers", {}),
     ("customers: own, newest first (rep)", "rep1", "/api/v1/customers", {}),
-    ("customers: team (manager)", "manager1", "/api/v1/customers", {}),
+    ("customers: manager (every rep's)", "manager1", "/api/v1/customers", {}),
     ("customers: name search (admin)", "admin", "/api/v1/customers", {"q": "科技"}),
     ("customers: filters + sort (admin)", "admin", "/api/v1/customers",
      {"lifecycle": "won", "industry": "manufacturing", "sort": "name"}),
@@ -142,7 +142,7 @@ async def measure_api(gateway: str, headers: dict[str, dict[str, str]]) -> dict[
 BROWSER_LISTS = [
     {"name": "customers (admin, 10,000)", "path": "/customers", "user": "admin", "expect": 50},
     {"name": "customers (rep1, own)", "path": "/customers", "user": "rep1", "expect": 50},
-    {"name": "customers (manager1, team)", "path": "/customers", "user": "manager1", "expect": 50},
+    {"name": "customers (manager1, every rep's)", "path": "/customers", "user": "manager1", "expect": 50},
     {"name": "follow-ups (rep1)", "path": "/follow-ups", "user": "rep1", "expect": 10},
     {"name": "opportunities list (rep1)", "path": "/opportunities?view=list", "user": "rep1",
      "expect": 10},
