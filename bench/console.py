@@ -142,7 +142,8 @@ async def measure_api(gateway: str, headers: dict[str, dict[str, str]]) -> dict[
 BROWSER_LISTS = [
     {"name": "customers (admin, 10,000)", "path": "/customers", "user": "admin", "expect": 50},
     {"name": "customers (rep1, own)", "path": "/customers", "user": "rep1", "expect": 50},
-    {"name": "customers (manager1, every rep's)", "path": "/customers", "user": "manager1", "expect": 50},
+    {"name": "customers (manager1, every rep's)", "path": "/customers", "user": "manager1",
+     "expect": 50},
     {"name": "follow-ups (rep1)", "path": "/follow-ups", "user": "rep1", "expect": 10},
     {"name": "opportunities list (rep1)", "path": "/opportunities?view=list", "user": "rep1",
      "expect": 10},
