@@ -11,7 +11,7 @@ from crm_service_desk.db.ticket_models import SlaClock, Ticket, TicketLogEntry
 from crm_service_desk.domain.calendars import BusinessCalendar
 from crm_service_desk.domain.commands import OpenTicket
 from crm_service_desk.domain.enums import Channel, Mood, Priority, TicketStatus, TicketType
-from crm_service_desk.domain.sla import clock_view
+from crm_service_desk.domain.sla import clock_status, clock_view
 from crm_service_desk.domain.sla_clocks import state_of
 from crm_service_desk.domain.tickets import TicketDetail
 
@@ -225,7 +225,7 @@ class NextClockOut(BaseModel):
     round: int
     due_at: datetime | None = Field(description="None while paused: it depends on the resume")
     warn_at: datetime | None
-    status: str = Field(description="running, warning, breached or paused")
+    status: str = Field(description="running, warning, breached or paused (as the ticket page)")
     paused_remaining_minutes: int | None = Field(
         description="Business time left when it was paused (None unless paused)"
     )
@@ -233,20 +233,12 @@ class NextClockOut(BaseModel):
     @classmethod
     def of(cls, clock: SlaClock, now: datetime) -> "NextClockOut":
         paused = clock.paused_at is not None
-        if paused:
-            status = "paused"
-        elif now >= clock.due_at:
-            status = "breached"
-        elif now >= clock.warn_at:
-            status = "warning"
-        else:
-            status = "running"
         return cls(
             kind=clock.kind,
             round=clock.round,
             due_at=None if paused else clock.due_at,
             warn_at=None if paused else clock.warn_at,
-            status=status,
+            status=clock_status(state_of(clock), now).value,
             paused_remaining_minutes=(clock.remaining_seconds or 0) // 60 if paused else None,
         )
 

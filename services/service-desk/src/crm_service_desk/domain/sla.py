@@ -317,10 +317,12 @@ def clock_view(state: ClockState, now: datetime, calendar: BusinessCalendar) -> 
     overdue = calendar.between(state.due_at, at)
     elapsed = state.target - remaining + overdue
     percent = round(100 * elapsed / state.target, 1) if state.target else 100.0
-    return ClockView(_status(state, now), elapsed, remaining, overdue, percent)
+    return ClockView(clock_status(state, now), elapsed, remaining, overdue, percent)
 
 
-def _status(state: ClockState, now: datetime) -> ClockStatus:
+def clock_status(state: ClockState, now: datetime) -> ClockStatus:
+    """Running, warning, breached, paused (a pause that began past due is a breach), met or
+    missed: the ticket page's and the queue's one rule."""
     if state.outcome is not None:
         return ClockStatus.MET if state.outcome == ClockOutcome.MET else ClockStatus.MISSED
     if state.is_paused:
