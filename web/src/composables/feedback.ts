@@ -1,7 +1,7 @@
 // Why: one way every page reports a failure (a readable message, never a raw error) and
 // keeps the form's per-field messages from the API's problem details.
 import { ElMessage } from 'element-plus'
-import { ref } from 'vue'
+import { ref, type Ref } from 'vue'
 import { ApiError, readableMessage } from '@/api/problem'
 
 export function messageOf(error: unknown): string {
@@ -52,7 +52,7 @@ export function useSubmit<A extends unknown[], R>(
 
 /** A page's data: `load()` fetches, `error` holds a readable message when it failed. */
 export function useLoad<T>(fetcher: () => Promise<T>, initial: T) {
-  const data = ref(initial) as { value: T }
+  const data = ref(initial) as Ref<T>
   const loading = ref(false)
   const error = ref<string | null>(null)
 

@@ -56,5 +56,11 @@ export const usePeople = defineStore('people', () => {
     loading = null
   }
 
-  return { all, active, load, nameOf, withRole, forget }
+  /** After a change to people (an admin created or edited one). */
+  function reload(): Promise<void> {
+    loading = null
+    return load()
+  }
+
+  return { all, active, load, reload, nameOf, withRole, forget }
 })
