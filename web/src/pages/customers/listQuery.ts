@@ -3,6 +3,7 @@
 // the filters, and the filters to the URL and to GET /api/v1/customers's parameters
 // (services/customers/src/crm_customers/api/customer_filter.py).
 import type { LocationQuery, LocationQueryRaw } from 'vue-router'
+import { queryDay, queryPage, queryText, queryValues } from '@/urlQuery'
 import type { Query } from '@/api/client'
 
 export const PAGE_SIZE = 50
@@ -52,42 +53,27 @@ export function emptyFilters(): ListFilters {
   }
 }
 
-function values(raw: LocationQuery[string] | undefined): string[] {
-  if (raw === undefined || raw === null) return []
-  const list = Array.isArray(raw) ? raw : [raw]
-  return list.filter((v): v is string => typeof v === 'string' && v !== '')
-}
-
-function one(raw: LocationQuery[string] | undefined): string {
-  return values(raw)[0] ?? ''
-}
-
 function allowed(list: string[], known: string[]): string[] {
   return [...new Set(list.filter((v) => known.includes(v)))]
 }
 
-const DAY = /^\d{4}-\d{2}-\d{2}$/
-
 /** The URL's query as filters; unknown or malformed values are dropped, never sent on. */
 export function fromQuery(query: LocationQuery): ListFilters {
-  const page = Number.parseInt(one(query.page), 10)
-  const sort = one(query.sort)
-  const from = one(query.created_from)
-  const to = one(query.created_to)
+  const sort = queryText(query.sort)
   return {
-    q: one(query.q).trim().slice(0, 100),
-    lifecycle: allowed(values(query.lifecycle), LIFECYCLES),
-    grade: allowed(values(query.grade), GRADES),
-    industry: [...new Set(values(query.industry))],
-    tag: [...new Set(values(query.tag))],
-    activity_status: allowed(values(query.activity_status), ACTIVITY),
-    review_status: allowed(values(query.review_status), REVIEW),
-    owner_id: one(query.owner_id).slice(0, 64),
-    created_from: DAY.test(from) ? from : '',
-    created_to: DAY.test(to) ? to : '',
-    archived: one(query.archived) === 'true',
+    q: queryText(query.q).trim().slice(0, 100),
+    lifecycle: allowed(queryValues(query.lifecycle), LIFECYCLES),
+    grade: allowed(queryValues(query.grade), GRADES),
+    industry: [...new Set(queryValues(query.industry))],
+    tag: [...new Set(queryValues(query.tag))],
+    activity_status: allowed(queryValues(query.activity_status), ACTIVITY),
+    review_status: allowed(queryValues(query.review_status), REVIEW),
+    owner_id: queryText(query.owner_id).slice(0, 64),
+    created_from: queryDay(query.created_from),
+    created_to: queryDay(query.created_to),
+    archived: queryText(query.archived) === 'true',
     sort: (SORTS as readonly string[]).includes(sort) ? (sort as Sort) : DEFAULT_SORT,
-    page: Number.isFinite(page) && page >= 1 && page <= 100_000 ? page : 1,
+    page: queryPage(query.page),
   }
 }
 

@@ -3,6 +3,7 @@
 
 import type { LocationQuery } from 'vue-router'
 import type { Query } from '@/api/client'
+import { queryDay, queryPage, queryText } from '@/urlQuery'
 
 export const PAGE_SIZE = 50
 
@@ -16,29 +17,16 @@ export interface FollowUpFilter {
   page: number
 }
 
-function text(value: LocationQuery[string]): string {
-  const v = Array.isArray(value) ? value[0] : value
-  return typeof v === 'string' ? v : ''
-}
-
-function pageOf(value: LocationQuery[string]): number {
-  const n = Number.parseInt(text(value), 10)
-  return Number.isFinite(n) && n >= 1 ? n : 1
-}
-
-const DAY = /^\d{4}-\d{2}-\d{2}$/
-
 export function followUpFilterFrom(query: LocationQuery, defaultScope: 'mine' | 'team'): FollowUpFilter {
-  const day = (v: LocationQuery[string]) => (DAY.test(text(v)) ? text(v) : '')
-  const scope = text(query.scope)
+  const scope = queryText(query.scope)
   return {
-    customer_id: text(query.customer_id),
-    method: text(query.method),
-    outcome: text(query.outcome),
-    occurred_from: day(query.occurred_from),
-    occurred_to: day(query.occurred_to),
+    customer_id: queryText(query.customer_id),
+    method: queryText(query.method),
+    outcome: queryText(query.outcome),
+    occurred_from: queryDay(query.occurred_from),
+    occurred_to: queryDay(query.occurred_to),
     scope: scope === 'mine' || scope === 'team' ? scope : defaultScope,
-    page: pageOf(query.page),
+    page: queryPage(query.page),
   }
 }
 
@@ -78,16 +66,15 @@ export interface OpportunityFilter {
 }
 
 export function opportunityFilterFrom(query: LocationQuery, defaultScope: 'mine' | 'team'): OpportunityFilter {
-  const day = (v: LocationQuery[string]) => (DAY.test(text(v)) ? text(v) : '')
-  const scope = text(query.scope)
+  const scope = queryText(query.scope)
   return {
-    stage: text(query.stage),
-    customer_id: text(query.customer_id),
-    close_from: day(query.close_from),
-    close_to: day(query.close_to),
-    open_only: text(query.open_only) === 'true',
+    stage: queryText(query.stage),
+    customer_id: queryText(query.customer_id),
+    close_from: queryDay(query.close_from),
+    close_to: queryDay(query.close_to),
+    open_only: queryText(query.open_only) === 'true',
     scope: scope === 'mine' || scope === 'team' ? scope : defaultScope,
-    page: pageOf(query.page),
+    page: queryPage(query.page),
   }
 }
 

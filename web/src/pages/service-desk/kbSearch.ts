@@ -1,6 +1,7 @@
 // Why: a knowledge-base search kept in the URL and turned into the API's query (at most five
 // words count, so more are not sent; a status filter only for those who write).
 import type { LocationQuery } from 'vue-router'
+import { queryOneOf, queryPage, queryText } from '@/urlQuery'
 import { KB_STATUSES, type KbStatus } from './types'
 
 export interface KbSearch {
@@ -10,18 +11,12 @@ export interface KbSearch {
   page: number
 }
 
-function one(value: LocationQuery[string]): string {
-  return ((Array.isArray(value) ? value[0] : value) ?? '').trim()
-}
-
 export function kbSearchFromQuery(query: LocationQuery, writer: boolean): KbSearch {
-  const status = one(query.status)
-  const page = Number.parseInt(one(query.page), 10)
   return {
-    q: one(query.q),
-    tag: one(query.tag),
-    status: writer && (KB_STATUSES as string[]).includes(status) ? (status as KbStatus) : '',
-    page: Number.isFinite(page) && page > 1 ? page : 1,
+    q: queryText(query.q).trim(),
+    tag: queryText(query.tag).trim(),
+    status: writer ? queryOneOf(query.status, KB_STATUSES) : '',
+    page: queryPage(query.page),
   }
 }
 

@@ -1,6 +1,7 @@
 // Why: the ticket queue's views and filters kept in the URL (a reload or a shared link shows
 // the same list), turned into the list call's query; and whom a pending ticket goes to.
 import type { LocationQuery } from 'vue-router'
+import { queryOneOf, queryPage, queryText } from '@/urlQuery'
 import { hasRole } from '@/roles'
 import { PRIORITIES, STATUSES, TICKET_TYPES, type Agent, type Priority, type TicketStatus, type TicketType } from './types'
 
@@ -29,25 +30,16 @@ export function defaultView(roles: readonly string[]): QueueView {
   return 'open'
 }
 
-function one(value: LocationQuery[string]): string {
-  return (Array.isArray(value) ? value[0] : value) ?? ''
-}
-
-function oneOf<T extends string>(value: string, allowed: readonly T[]): T | '' {
-  return (allowed as readonly string[]).includes(value) ? (value as T) : ''
-}
-
 export function filtersFromQuery(query: LocationQuery, roles: readonly string[]): QueueFilters {
   const views = viewsFor(roles)
-  const view = oneOf(one(query.view), views) || defaultView(roles)
-  const page = Number.parseInt(one(query.page), 10)
+  const view = queryOneOf(query.view, views) || defaultView(roles)
   return {
     view: views.includes(view) ? view : views[0],
-    status: oneOf(one(query.status), [...STATUSES, 'open'] as const),
-    type: oneOf(one(query.type), TICKET_TYPES),
-    priority: oneOf(one(query.priority), PRIORITIES),
-    q: one(query.q).trim(),
-    page: Number.isFinite(page) && page > 1 ? page : 1,
+    status: queryOneOf(query.status, [...STATUSES, 'open'] as const),
+    type: queryOneOf(query.type, TICKET_TYPES),
+    priority: queryOneOf(query.priority, PRIORITIES),
+    q: queryText(query.q).trim(),
+    page: queryPage(query.page),
   }
 }
 
