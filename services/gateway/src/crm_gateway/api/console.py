@@ -15,6 +15,7 @@ from pathlib import Path
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, Response
 
+from crm_gateway.api.security_headers import is_api_path
 from crm_platform.errors import NotFound
 
 router = APIRouter(include_in_schema=False)
@@ -22,7 +23,6 @@ router = APIRouter(include_in_schema=False)
 ASSETS_PREFIX = "assets/"
 IMMUTABLE = "public, max-age=31536000, immutable"
 NO_CACHE = "no-cache"
-NOT_THE_CONSOLE = ("api/", "v1/")
 
 
 def console_file(root: Path, path: str) -> Path | None:
@@ -38,7 +38,7 @@ def console_file(root: Path, path: str) -> Path | None:
 @router.api_route("/{path:path}", methods=["GET", "HEAD"])
 async def console(path: str, request: Request) -> Response:
     root: Path | None = request.app.state.console_root
-    if path == "api" or path.startswith(NOT_THE_CONSOLE):
+    if is_api_path(request.url.path):
         raise NotFound(f"No API route answers {request.url.path}.")
     if root is None:
         raise NotFound(

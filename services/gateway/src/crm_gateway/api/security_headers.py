@@ -31,6 +31,12 @@ CONSOLE_CSP = (
 API_PREFIXES = ("/api/", "/v1/", "/healthz", "/readyz", "/metrics", "/openapi.json")
 
 
+def is_api_path(path: str) -> bool:
+    """The API's (JSON, problem details), not the web console's: the one rule for both the
+    headers a response gets and whether an unknown path is a console page."""
+    return path == "/api" or path.startswith(API_PREFIXES)
+
+
 DOCS_PAGES = {DOCS_PATH: (OPENAPI_PATH, "CRM API"), "/docs": ("/openapi.json", "CRM gateway")}
 
 
@@ -73,9 +79,7 @@ class SecurityHeadersMiddleware:
     def _headers_for(self, path: str) -> list[tuple[bytes, bytes]]:
         if path in DOCS_PAGES:
             return self._docs
-        if path == "/api" or path.startswith(API_PREFIXES):
-            return self._api
-        return self._console
+        return self._api if is_api_path(path) else self._console
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
